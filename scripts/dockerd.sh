@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Starts or stops a private Docker daemon whose files all live in one folder.
+#
+#   scripts/dockerd.sh start DIR   prints the endpoint (unix://DIR/docker.sock)
+#   scripts/dockerd.sh stop DIR    stops the daemon by the pid in DIR/docker.pid
+#
+# The daemon uses the docker0 bridge, so only one may run at a time on a
+# machine (a second one would need its own --bridge).
+set -euo pipefail
+
+command=${1:-}
+dir=${2:-}
+if [ -z "$command" ] || [ -z "$dir" ]; then
+    echo "usage: $0 start|stop DIR" >&2
+    exit 2
+fi
+
+socket="$dir/docker.sock"
+pidfile="$dir/docker.pid"
+
+ping_engine() {
+    curl -sf --max-time 2 --unix-socket "$socket" http://localhost/_ping >/dev/null 2>&1
+}
+
+case "$command" in
+start)
+    mkdir -p "$dir"
+    if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null && ping_engine; then
+        echo "unix://$socket"
+        exit 0
+    fi
+    # setsid keeps the daemon out of the caller's process group, so a
+    # Ctrl-C in a test run does not kill it before the stop step.
+    setsid dockerd --host "unix://$socket" --data-root "$dir/data" --exec-root "$dir/exec" \
+        --pidfile "$pidfile" --log-level warn >"$dir/dockerd.log" 2>&1 </dev/null &
+    for _ in $(seq 1 150); do
+        if ping_engine; then
+            echo "unix://$socket"
+            exit 0
+        fi
+        sleep 0.2
+    done
+    echo "dockerd did not answer on $socket within 30 s; its log follows:" >&2
+    tail -n 30 "$dir/dockerd.log" >&2 || true
+    exit 1
+    ;;
+stop)
+    if [ ! -f "$pidfile" ]; then
+        exit 0
+    fi
+    pid=$(cat "$pidfile")
+    if kill -0 "$pid" 2>/dev/null; then
+        kill -TERM "$pid"
+        for _ in $(seq 1 150); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.2
+        done
+        if kill -0 "$pid" 2>/dev/null; then
+            echo "dockerd $pid did not stop within 30 s; sending SIGKILL" >&2
+            kill -KILL "$pid" 2>/dev/null || true
+        fi
+    fi
+    rm -f "$pidfile"
+    ;;
+*)
+    echo "usage: $0 start|stop DIR" >&2
+    exit 2
+    ;;
+esac
