@@ -41,9 +41,18 @@ int berth_error_prefix(berth_error *err, const char *format, ...)
     vsnprintf(context, sizeof(context), format, args);
     va_end(args);
 
-    char joined[BERTH_ERROR_MESSAGE_MAX];
-    snprintf(joined, sizeof(joined), "%s: %s", context, err->message);
-    memcpy(err->message, joined, sizeof(joined));
+    /* Shift the message right and write the context in front, truncating
+     * the tail when the whole would not fit. */
+    size_t context_length = strnlen(context, sizeof(err->message) - 3);
+    size_t message_length = strnlen(err->message, sizeof(err->message) - 1);
+    size_t room = sizeof(err->message) - 1 - context_length - 2;
+    if (message_length > room)
+        message_length = room;
+    memmove(err->message + context_length + 2, err->message, message_length);
+    memcpy(err->message, context, context_length);
+    err->message[context_length] = ':';
+    err->message[context_length + 1] = ' ';
+    err->message[context_length + 2 + message_length] = '\0';
     if (err->code == BERTH_OK)
         err->code = BERTH_E_INTERNAL;
     return -1;
