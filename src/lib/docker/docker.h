@@ -148,9 +148,10 @@ typedef struct berth_docker_logs_options {
 
 /* GET /containers/ID/logs?stdout=1&stderr=1[&follow=1][&since=N]. Without a
  * TTY the engine frames the stream: an 8-byte header (stream type byte, three
- * zero bytes, big-endian uint32 payload length) before each payload. Frames
- * are reassembled across reads and delivered whole to output. Returns when
- * the stream ends (with follow: when the container stops). */
+ * zero bytes, big-endian uint32 payload length) before each payload. Frame
+ * headers are reassembled across reads; a payload reaches output as it
+ * arrives, possibly in several pieces. Returns when the stream ends (with
+ * follow: when the container stops). */
 int berth_docker_container_logs(berth_docker *docker, const char *id,
                                 const berth_docker_logs_options *options,
                                 berth_docker_output_cb output, void *user_data, berth_error *err);
