@@ -115,22 +115,24 @@ static int parse_host_port(const char *endpoint, const char *rest, const char *s
         return invalid_endpoint(endpoint, "user information is not supported", err);
 
     const char *port = default_port;
+    const char *after = host_end;
     char port_text[8];
     if (*host_end == ':') {
         int64_t number;
         const char *port_start = host_end + 1;
-        size_t port_length = strlen(port_start);
+        size_t port_length = strcspn(port_start, "/?#");
         if (port_length == 0 || port_length >= sizeof(port_text))
             return invalid_endpoint(endpoint, "invalid port", err);
-        memcpy(port_text, port_start, port_length + 1);
+        memcpy(port_text, port_start, port_length);
+        port_text[port_length] = '\0';
         if (!berth_parse_int64(port_text, 1, 65535, &number))
             return invalid_endpoint(endpoint, "invalid port", err);
         port = port_text;
-    } else if (*host_end == '/' && host_end[1] == '\0') {
-        /* A trailing slash, as in http://127.0.0.1:2375/, is harmless. */
-    } else if (*host_end != '\0') {
-        return invalid_endpoint(endpoint, "a path, query or fragment is not supported", err);
+        after = port_start + port_length;
     }
+    /* A trailing slash, as in http://127.0.0.1:2375/, is harmless. */
+    if (!(*after == '\0' || (*after == '/' && after[1] == '\0')))
+        return invalid_endpoint(endpoint, "a path, query or fragment is not supported", err);
     *base_url = berth_xasprintf("%s://%.*s:%s", scheme, (int)host_length, rest, port);
     return 0;
 }
