@@ -69,7 +69,9 @@ struct berth_hcl_expr {
             berth_hcl_template_part *parts;
             size_t length;
             /* The template text as a Nomad JSON job would carry it: literal
-             * text decoded, each interpolation kept as "${" source "}". */
+             * text decoded, each interpolation kept as "${" source "}". An
+             * escaped "$${" stays "$${", so that a later interpolation pass
+             * turns it into a literal "${"; "%%{" becomes "%{". */
             char *source;
         } template_;
         struct {
