@@ -50,8 +50,8 @@ static const berth_hcl_block *block_at(const berth_hcl_body *body, size_t index)
     return &body->items[index].as.block;
 }
 
-/* Parses `x = EXPR` and returns the file; the expression is its first
- * attribute's. */
+/* Parses `x = EXPR` and returns the file. *expr is set to the parsed
+ * expression. */
 static berth_hcl_file *parse_expr(const char *expr_text, const berth_hcl_expr **expr)
 {
     char src[1024];
