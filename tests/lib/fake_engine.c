@@ -190,8 +190,8 @@ static fake_engine_request *read_request(int fd)
         abort();
     const char *line_end = strstr(buffer, "\r\n");
     const char *space = memchr(buffer, ' ', (size_t)(line_end - buffer));
-    const char *second = space != NULL ? memchr(space + 1, ' ', (size_t)(line_end - space - 1))
-                                       : NULL;
+    const char *second =
+        space != NULL ? memchr(space + 1, ' ', (size_t)(line_end - space - 1)) : NULL;
     if (space == NULL || second == NULL) {
         free(buffer);
         free(request);
@@ -205,7 +205,7 @@ static fake_engine_request *read_request(int fd)
     char *content_length = header_value(request->headers, "Content-Length");
     char *transfer_encoding = header_value(request->headers, "Transfer-Encoding");
     bool chunked = transfer_encoding != NULL && strcasecmp(transfer_encoding, "chunked") == 0;
-    size_t wanted = content_length != NULL ? strtoul(content_length, NULL, 10) : 0;
+    size_t expected_length = content_length != NULL ? strtoul(content_length, NULL, 10) : 0;
     free(content_length);
     free(transfer_encoding);
 
@@ -217,9 +217,9 @@ static fake_engine_request *read_request(int fd)
                 break;
             if (used < 0)
                 goto malformed;
-        } else if (length - body_start >= wanted) {
-            request->body = xstrndup(buffer + body_start, wanted);
-            request->body_length = wanted;
+        } else if (length - body_start >= expected_length) {
+            request->body = xstrndup(buffer + body_start, expected_length);
+            request->body_length = expected_length;
             break;
         }
         if (length > REQUEST_MAX || read_more(fd, &buffer, &length, &capacity) <= 0)
@@ -355,8 +355,7 @@ int fake_engine_start(fake_engine **out)
         free(engine);
         return -1;
     }
-    snprintf(engine->socket_path, sizeof(engine->socket_path), "%s/engine.sock",
-             engine->directory);
+    snprintf(engine->socket_path, sizeof(engine->socket_path), "%s/engine.sock", engine->directory);
     snprintf(engine->endpoint, sizeof(engine->endpoint), "unix://%s", engine->socket_path);
 
     struct sockaddr_un address = {.sun_family = AF_UNIX};
@@ -365,8 +364,7 @@ int fake_engine_start(fake_engine **out)
     if (engine->listen_fd < 0 ||
         bind(engine->listen_fd, (struct sockaddr *)&address, sizeof(address)) < 0 ||
         listen(engine->listen_fd, 16) < 0 || pipe(engine->stop_pipe) < 0) {
-        fprintf(stderr, "fake engine: listen on %s: %s\n", engine->socket_path,
-                strerror(errno));
+        fprintf(stderr, "fake engine: listen on %s: %s\n", engine->socket_path, strerror(errno));
         if (engine->listen_fd >= 0)
             close(engine->listen_fd);
         unlink(engine->socket_path);

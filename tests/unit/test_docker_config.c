@@ -36,7 +36,8 @@ static void endpoint_valid_forms(void **state)
         {"https://127.0.0.1:8443", false, "https://127.0.0.1:8443", NULL},
         {"https://localhost", false, "https://localhost:443", NULL},
     };
-    /* A readable file stands in for the TLS certificate. */
+    /* berth_docker_open only checks that TLS files are readable, so an empty
+     * file serves as the CA certificate here. */
     char certificate[] = "/tmp/berth-unit-cert-XXXXXX";
     int fd = mkstemp(certificate);
     assert_true(fd >= 0);
@@ -173,7 +174,7 @@ static void unreachable_unix_socket(void **state)
 static void unreachable_tcp_port(void **state)
 {
     (void)state;
-    /* Port 1 on the loopback address has no listener on a test machine. */
+    /* Port 1 on the loopback address is expected to have no listener. */
     berth_docker_config cfg = {.endpoint = "tcp://127.0.0.1:1"};
     berth_docker *docker = NULL;
     berth_error err = BERTH_ERROR_INIT;

@@ -135,8 +135,8 @@ static void demux_split_at_every_offset(void **state)
 
         assert_int_equal(
             berth_docker_demux_feed(&demux, stream.data, split, collect, &collected, &err), 0);
-        assert_int_equal(berth_docker_demux_feed(&demux, stream.data + split,
-                                                 stream.length - split, collect, &collected, &err),
+        assert_int_equal(berth_docker_demux_feed(&demux, stream.data + split, stream.length - split,
+                                                 collect, &collected, &err),
                          0);
         assert_collected(&collected, &expected_stdout, &expected_stderr);
         assert_int_equal(demux.header_length, 0);
@@ -205,8 +205,7 @@ static void demux_bad_stream_type(void **state)
     berth_error err = BERTH_ERROR_INIT;
 
     assert_int_equal(
-        berth_docker_demux_feed(&demux, stream.data, stream.length, collect, &collected, &err),
-        -1);
+        berth_docker_demux_feed(&demux, stream.data, stream.length, collect, &collected, &err), -1);
     assert_int_equal(err.code, BERTH_E_ENGINE);
     assert_non_null(strstr(err.message, "stream type 3"));
     assert_string_equal(collected.stdout_text.data, "fine\n");

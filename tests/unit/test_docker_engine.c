@@ -1,9 +1,10 @@
-/* The Docker client against a real Docker Engine. Runs only when
- * BERTH_TEST_DOCKER_HOST names the engine (for example
- * unix:///tmp/dk/docker.sock) and skips otherwise. The engine must have the
- * image berth-test/busybox:1, and the docker CLI must be installed for the
- * load test. Every container and image a test makes carries the prefix
- * berth-unit- and is removed in the teardown, even after a failed check. */
+/* Tests of the Docker client against a real Docker Engine. They run only
+ * when BERTH_TEST_DOCKER_HOST names the engine (for example
+ * unix:///tmp/dk/docker.sock), and skip otherwise.
+ *
+ * The engine must have the image berth-test/busybox:1. The load test also
+ * needs the docker CLI. Every container and image a test makes is named
+ * berth-unit-* and removed in the teardown, even after a failed check. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -77,8 +78,7 @@ static int engine_teardown(void **state)
     for (size_t i = 0; i < fixture->image_count; i++) {
         if (berth_docker_image_remove(fixture->docker, fixture->images[i], false, &scratch) < 0 &&
             scratch.code != BERTH_E_NOT_FOUND)
-            fprintf(stderr, "cleanup: remove image %s: %s\n", fixture->images[i],
-                    scratch.message);
+            fprintf(stderr, "cleanup: remove image %s: %s\n", fixture->images[i], scratch.message);
         free(fixture->images[i]);
     }
     if (fixture->directory[0] != '\0') {
@@ -107,8 +107,7 @@ static void fail_on_error(int ret, const berth_error *err, const char *step)
 
 /* Creates a container of TEST_IMAGE running cmd and records it for the
  * teardown. */
-static char *create_container(struct engine_fixture *fixture, const char *suffix,
-                              json_t *cmd)
+static char *create_container(struct engine_fixture *fixture, const char *suffix, json_t *cmd)
 {
     char name[96];
     snprintf(name, sizeof(name), "berth-unit-%ld-%s", (long)getpid(), suffix);
@@ -130,8 +129,7 @@ struct output_record {
 static void record_output(void *user_data, int stream, const char *data, size_t length)
 {
     struct output_record *record = user_data;
-    berth_buf_append(stream == 2 ? &record->stderr_text : &record->stdout_text, data, length,
-                     NULL);
+    berth_buf_append(stream == 2 ? &record->stderr_text : &record->stdout_text, data, length, NULL);
 }
 
 static void output_record_init(struct output_record *record)
@@ -154,8 +152,8 @@ static void engine_version_negotiated(void **state)
     const char *version = NULL;
     json_t *reply = NULL;
 
-    fail_on_error(berth_docker_api_version(fixture->docker, &version, &fixture->err),
-                  &fixture->err, "api version");
+    fail_on_error(berth_docker_api_version(fixture->docker, &version, &fixture->err), &fixture->err,
+                  "api version");
     assert_non_null(version);
     fail_on_error(berth_docker_version(fixture->docker, &reply, &fixture->err), &fixture->err,
                   "version");
@@ -195,8 +193,8 @@ static void engine_container_exit_and_logs(void **state)
     json_t *cmd = json_pack("[s,s,s]", "sh", "-c", "echo out; echo err >&2; exit 3");
     berth_autofree char *id = create_container(fixture, "exit", cmd);
 
-    fail_on_error(berth_docker_container_start(fixture->docker, id, &fixture->err),
-                  &fixture->err, "start");
+    fail_on_error(berth_docker_container_start(fixture->docker, id, &fixture->err), &fixture->err,
+                  "start");
     int64_t exit_code = -1;
     fail_on_error(berth_docker_container_wait(fixture->docker, id, &exit_code, &fixture->err),
                   &fixture->err, "wait");
@@ -221,10 +219,10 @@ static void engine_container_exit_and_logs(void **state)
     json_decref(inspect);
 
     /* The second removal finds no container, which is a success. */
-    fail_on_error(berth_docker_container_remove(fixture->docker, id, &fixture->err),
-                  &fixture->err, "remove");
-    fail_on_error(berth_docker_container_remove(fixture->docker, id, &fixture->err),
-                  &fixture->err, "remove again");
+    fail_on_error(berth_docker_container_remove(fixture->docker, id, &fixture->err), &fixture->err,
+                  "remove");
+    fail_on_error(berth_docker_container_remove(fixture->docker, id, &fixture->err), &fixture->err,
+                  "remove again");
     assert_int_equal(berth_docker_container_inspect(fixture->docker, id, &inspect, &fixture->err),
                      -1);
     assert_int_equal(fixture->err.code, BERTH_E_NOT_FOUND);
@@ -236,8 +234,8 @@ static void engine_logs_follow_until_exit(void **state)
     json_t *cmd = json_pack("[s,s,s]", "sh", "-c", "echo first; sleep 1; echo second >&2");
     berth_autofree char *id = create_container(fixture, "follow", cmd);
 
-    fail_on_error(berth_docker_container_start(fixture->docker, id, &fixture->err),
-                  &fixture->err, "start");
+    fail_on_error(berth_docker_container_start(fixture->docker, id, &fixture->err), &fixture->err,
+                  "start");
     struct output_record record;
     output_record_init(&record);
     berth_docker_logs_options options = {.follow = true};
@@ -263,15 +261,15 @@ static void engine_stop_within_bound(void **state)
     json_t *cmd = json_pack("[s,s]", "sleep", "30");
     berth_autofree char *id = create_container(fixture, "stop", cmd);
 
-    fail_on_error(berth_docker_container_start(fixture->docker, id, &fixture->err),
-                  &fixture->err, "start");
-    fail_on_error(berth_docker_container_start(fixture->docker, id, &fixture->err),
-                  &fixture->err, "start while running");
+    fail_on_error(berth_docker_container_start(fixture->docker, id, &fixture->err), &fixture->err,
+                  "start");
+    fail_on_error(berth_docker_container_start(fixture->docker, id, &fixture->err), &fixture->err,
+                  "start while running");
 
     /* sleep as PID 1 ignores SIGTERM, so the engine kills it after t=1. */
     int64_t started = berth_now_ms();
-    fail_on_error(berth_docker_container_stop(fixture->docker, id, 1, &fixture->err),
-                  &fixture->err, "stop");
+    fail_on_error(berth_docker_container_stop(fixture->docker, id, 1, &fixture->err), &fixture->err,
+                  "stop");
     int64_t elapsed = berth_now_ms() - started;
     assert_true(elapsed < 15000);
 
@@ -282,8 +280,8 @@ static void engine_stop_within_bound(void **state)
     json_decref(inspect);
 
     /* Stopping a stopped container is a success (the engine sends 304). */
-    fail_on_error(berth_docker_container_stop(fixture->docker, id, 1, &fixture->err),
-                  &fixture->err, "stop again");
+    fail_on_error(berth_docker_container_stop(fixture->docker, id, 1, &fixture->err), &fixture->err,
+                  "stop again");
 }
 
 struct load_record {
@@ -317,21 +315,20 @@ static void engine_image_load(void **state)
     snprintf(fixture->directory, sizeof(fixture->directory), "/tmp/berth-unit-load-XXXXXX");
     assert_non_null(mkdtemp(fixture->directory));
     berth_autofree char *archive = berth_xasprintf("%s/image.tar", fixture->directory);
-    berth_autofree char *command = berth_xasprintf("DOCKER_HOST='%s' docker save -o '%s' '%s'",
-                                                   engine_host(), archive, name);
+    berth_autofree char *command =
+        berth_xasprintf("DOCKER_HOST='%s' docker save -o '%s' '%s'", engine_host(), archive, name);
     if (system(command) != 0)
         fail_msg("%s failed", command);
     fail_on_error(berth_docker_image_remove(fixture->docker, name, false, &fixture->err),
                   &fixture->err, "untag");
     json_t *reply = NULL;
-    assert_int_equal(berth_docker_image_inspect(fixture->docker, name, &reply, &fixture->err),
-                     -1);
+    assert_int_equal(berth_docker_image_inspect(fixture->docker, name, &reply, &fixture->err), -1);
     assert_int_equal(fixture->err.code, BERTH_E_NOT_FOUND);
 
     struct load_record record;
     berth_buf_init(&record.streams, 1 << 16);
-    int ret = berth_docker_image_load(fixture->docker, archive, record_load, &record,
-                                      &fixture->err);
+    int ret =
+        berth_docker_image_load(fixture->docker, archive, record_load, &record, &fixture->err);
     fail_on_error(ret, &fixture->err, "load");
     char expected[128];
     snprintf(expected, sizeof(expected), "Loaded image: %s\n", name);
@@ -355,8 +352,8 @@ static void engine_image_load_not_a_tar(void **state)
     fputs("this is not a tar archive\n", file);
     fclose(file);
 
-    assert_int_equal(
-        berth_docker_image_load(fixture->docker, archive, NULL, NULL, &fixture->err), -1);
+    assert_int_equal(berth_docker_image_load(fixture->docker, archive, NULL, NULL, &fixture->err),
+                     -1);
     assert_non_null(strstr(fixture->err.message, archive));
 }
 
@@ -364,8 +361,8 @@ static void engine_pull_unreachable_registry(void **state)
 {
     struct engine_fixture *fixture = fixture_or_skip(state);
 
-    /* Nothing listens on port 1 of the loopback address, so the engine
-     * fails the pull at once. */
+    /* Nothing is expected to listen on port 1 of the loopback address, so
+     * the engine fails the pull. */
     assert_int_equal(berth_docker_image_pull(fixture->docker, "127.0.0.1:1/berth-unit/none", "1",
                                              NULL, NULL, NULL, &fixture->err),
                      -1);
@@ -378,14 +375,10 @@ static void engine_pull_unreachable_registry(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        ENGINE_TEST(engine_version_negotiated),
-        ENGINE_TEST(engine_image_inspect),
-        ENGINE_TEST(engine_container_exit_and_logs),
-        ENGINE_TEST(engine_logs_follow_until_exit),
-        ENGINE_TEST(engine_stop_within_bound),
-        ENGINE_TEST(engine_image_load),
-        ENGINE_TEST(engine_image_load_not_a_tar),
-        ENGINE_TEST(engine_pull_unreachable_registry),
+        ENGINE_TEST(engine_version_negotiated),      ENGINE_TEST(engine_image_inspect),
+        ENGINE_TEST(engine_container_exit_and_logs), ENGINE_TEST(engine_logs_follow_until_exit),
+        ENGINE_TEST(engine_stop_within_bound),       ENGINE_TEST(engine_image_load),
+        ENGINE_TEST(engine_image_load_not_a_tar),    ENGINE_TEST(engine_pull_unreachable_registry),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);
 }

@@ -8,6 +8,7 @@
 
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -148,14 +149,53 @@ static void negotiation_happens_once(void **state)
     assert_request(fixture, 2, "GET", "/v1.41/info");
 }
 
+struct concurrent_call {
+    berth_docker *docker;
+    int ret;
+    berth_error err;
+};
+
+static void *call_info(void *user_data)
+{
+    struct concurrent_call *call = user_data;
+    json_t *reply = NULL;
+    call->ret = berth_docker_info(call->docker, &reply, &call->err);
+    json_decref(reply);
+    return NULL;
+}
+
+static void negotiation_once_across_threads(void **state)
+{
+    struct fixture *fixture = *state;
+    enum { THREADS = 4 };
+    fake_engine_reply_ping(fixture->engine, "1.41");
+    for (int i = 0; i < THREADS; i++)
+        fake_engine_reply(fixture->engine, 200, JSON_HEADERS, "{}");
+    pthread_t threads[THREADS];
+    struct concurrent_call calls[THREADS];
+
+    for (int i = 0; i < THREADS; i++) {
+        calls[i] = (struct concurrent_call){.docker = fixture->docker};
+        assert_int_equal(pthread_create(&threads[i], NULL, call_info, &calls[i]), 0);
+    }
+    for (int i = 0; i < THREADS; i++) {
+        pthread_join(threads[i], NULL);
+        if (calls[i].ret < 0)
+            fail_msg("thread %d: %s", i, calls[i].err.message);
+    }
+    assert_int_equal(fake_engine_request_count(fixture->engine), THREADS + 1);
+    assert_request(fixture, 0, "GET", "/_ping");
+    for (int i = 1; i <= THREADS; i++)
+        assert_request(fixture, (size_t)i, "GET", "/v1.41/info");
+}
+
 /* --- Error replies --- */
 
 static void error_404_message(void **state)
 {
     struct fixture *fixture = *state;
     fake_engine_reply_ping(fixture->engine, "1.41");
-    fake_engine_reply(fixture->engine, 404, JSON_HEADERS,
-                      "{\"message\":\"No such image: foo:1\"}");
+    fake_engine_reply(fixture->engine, 404, JSON_HEADERS, "{\"message\":\"No such image: foo:1\"}");
     json_t *reply = NULL;
 
     assert_int_equal(berth_docker_image_inspect(fixture->docker, "foo:1", &reply, &fixture->err),
@@ -301,9 +341,9 @@ static void pull_without_auth_or_tag(void **state)
     fake_engine_reply_ping(fixture->engine, "1.41");
     fake_engine_reply(fixture->engine, 200, JSON_HEADERS, "{\"status\":\"done\"}\r\n");
 
-    assert_int_equal(berth_docker_image_pull(fixture->docker, "busybox", NULL, NULL, NULL, NULL,
-                                             &fixture->err),
-                     0);
+    assert_int_equal(
+        berth_docker_image_pull(fixture->docker, "busybox", NULL, NULL, NULL, NULL, &fixture->err),
+        0);
     const fake_engine_request *request = request_at(fixture, 1);
     assert_string_equal(request->target, "/v1.41/images/create?fromImage=busybox&tag=latest");
     char *sent_auth = fake_engine_request_header(request, "X-Registry-Auth");
@@ -390,8 +430,8 @@ static void pull_rejects_line_break_in_auth(void **state)
     struct fixture *fixture = *state;
     fake_engine_reply_ping(fixture->engine, "1.41");
 
-    assert_int_equal(berth_docker_image_pull(fixture->docker, "app", "1", "abc\r\nX-Other: 1",
-                                             NULL, NULL, &fixture->err),
+    assert_int_equal(berth_docker_image_pull(fixture->docker, "app", "1", "abc\r\nX-Other: 1", NULL,
+                                             NULL, &fixture->err),
                      -1);
     assert_int_equal(fixture->err.code, BERTH_E_INVALID);
     assert_int_equal(fake_engine_request_count(fixture->engine), 1);
@@ -401,7 +441,7 @@ static void pull_cancelled_mid_stream(void **state)
 {
     struct fixture *fixture = *state;
     const char *const pieces[] = {
-        "{\"status\":\"one\"}\r\n", "{\"status\":\"two\"}\r\n", "{\"status\":\"three\"}\r\n",
+        "{\"status\":\"one\"}\r\n",  "{\"status\":\"two\"}\r\n",  "{\"status\":\"three\"}\r\n",
         "{\"status\":\"four\"}\r\n", "{\"status\":\"five\"}\r\n",
     };
     size_t lengths[5];
@@ -451,8 +491,7 @@ static void pull_never_logs_auth(void **state)
     fake_engine_reply_ping(fixture->engine, "1.41");
     fake_engine_reply(fixture->engine, 200, JSON_HEADERS, "{\"status\":\"done\"}\r\n");
 
-    int ret = berth_docker_image_pull(fixture->docker, "app", "1", auth, NULL, NULL,
-                                      &fixture->err);
+    int ret = berth_docker_image_pull(fixture->docker, "app", "1", auth, NULL, NULL, &fixture->err);
     berth_log_set_sink(NULL, NULL, BERTH_LOG_INFO, BERTH_LOG_TEXT);
     assert_int_equal(ret, 0);
     assert_non_null(captured.lines.data);
@@ -494,8 +533,8 @@ static void load_streams_file_as_body(void **state)
     struct progress_record record = {0};
     berth_buf_init(&record.statuses, 4096);
 
-    int ret = berth_docker_image_load(fixture->docker, path, record_progress, &record,
-                                      &fixture->err);
+    int ret =
+        berth_docker_image_load(fixture->docker, path, record_progress, &record, &fixture->err);
     unlink(path);
     assert_int_equal(ret, 0);
     assert_string_equal(record.statuses.data, "Loaded image: berth-unit/load:1\n|");
@@ -544,9 +583,9 @@ static void create_returns_id(void **state)
     json_t *body = json_pack("{s:s}", "Image", "berth-test/busybox:1");
     char *id = NULL;
 
-    assert_int_equal(berth_docker_container_create(fixture->docker, "berth unit&a=b", body, &id,
-                                                   &fixture->err),
-                     0);
+    assert_int_equal(
+        berth_docker_container_create(fixture->docker, "berth unit&a=b", body, &id, &fixture->err),
+        0);
     assert_string_equal(id, "4f2a");
     assert_request(fixture, 1, "POST", "/v1.41/containers/create?name=berth%20unit%26a%3Db");
     free(id);
@@ -630,8 +669,8 @@ static void kill_sends_signal(void **state)
     fake_engine_reply_ping(fixture->engine, "1.41");
     fake_engine_reply(fixture->engine, 204, NULL, NULL);
 
-    assert_int_equal(
-        berth_docker_container_kill(fixture->docker, "4f2a", "SIGTERM", &fixture->err), 0);
+    assert_int_equal(berth_docker_container_kill(fixture->docker, "4f2a", "SIGTERM", &fixture->err),
+                     0);
     assert_request(fixture, 1, "POST", "/v1.41/containers/4f2a/kill?signal=SIGTERM");
 }
 
@@ -687,8 +726,7 @@ struct output_record {
 static void record_output(void *user_data, int stream, const char *data, size_t length)
 {
     struct output_record *record = user_data;
-    berth_buf_append(stream == 2 ? &record->stderr_text : &record->stdout_text, data, length,
-                     NULL);
+    berth_buf_append(stream == 2 ? &record->stderr_text : &record->stdout_text, data, length, NULL);
 }
 
 static void logs_demultiplexed_across_chunks(void **state)
@@ -723,7 +761,8 @@ static void logs_demultiplexed_across_chunks(void **state)
                      0);
     assert_string_equal(record.stdout_text.data, "out\nmore out\n");
     assert_string_equal(record.stderr_text.data, "err\n");
-    assert_request(fixture, 1, "GET", "/v1.41/containers/4f2a/logs?stdout=1&stderr=1&follow=1&since=5");
+    assert_request(fixture, 1, "GET",
+                   "/v1.41/containers/4f2a/logs?stdout=1&stderr=1&follow=1&since=5");
     berth_buf_free(&record.stdout_text);
     berth_buf_free(&record.stderr_text);
 }
@@ -779,6 +818,7 @@ int main(void)
         FAKE_TEST(negotiation_rejects_old_engine),
         FAKE_TEST(negotiation_falls_back_to_version),
         FAKE_TEST(negotiation_happens_once),
+        FAKE_TEST(negotiation_once_across_threads),
         FAKE_TEST(error_404_message),
         FAKE_TEST(error_409_conflict_on_create),
         FAKE_TEST(error_500_plain_text_body),

@@ -90,8 +90,8 @@ void berth_docker_config_from_env(berth_docker_config *cfg, berth_docker_env_sto
 static int invalid_endpoint(const char *endpoint, const char *reason, berth_error *err)
 {
     return berth_error_set(err, BERTH_E_INVALID,
-                           "invalid Docker endpoint \"%s\": %s; expected " ENDPOINT_FORMS,
-                           endpoint, reason);
+                           "invalid Docker endpoint \"%s\": %s; expected " ENDPOINT_FORMS, endpoint,
+                           reason);
 }
 
 /* Checks HOST[:PORT] (HOST may be a bracketed IPv6 address) and builds
@@ -137,8 +137,7 @@ static int parse_host_port(const char *endpoint, const char *rest, const char *s
     return 0;
 }
 
-static int parse_endpoint(berth_docker *docker, const char *endpoint, bool tls,
-                          berth_error *err)
+static int parse_endpoint(berth_docker *docker, const char *endpoint, bool tls, berth_error *err)
 {
     if (*endpoint == '\0')
         return invalid_endpoint(endpoint, "empty", err);
@@ -258,10 +257,9 @@ static bool parse_version(const char *text, long *out)
     return true;
 }
 
-/* Reads the engine's API version: the API-Version header of /_ping, which
- * every engine since API 1.25 sends, else ApiVersion from /version. */
-static int read_engine_version(berth_docker *docker, char *version, size_t size,
-                               berth_error *err)
+/* Reads the engine's API version from the API-Version header of /_ping, or
+ * from ApiVersion in /version when the engine sends no such header. */
+static int read_engine_version(berth_docker *docker, char *version, size_t size, berth_error *err)
 {
     berth_docker_call ping = {.method = "GET", .path = "/_ping", .unversioned = true};
     int ret = berth_docker_perform(docker, &ping, err);
@@ -350,8 +348,8 @@ int berth_docker_request(berth_docker *docker, const char *method, const char *p
     if (body != NULL) {
         body_text = json_dumps(body, JSON_COMPACT);
         if (body_text == NULL)
-            return berth_error_set(err, BERTH_E_INVALID, "cannot encode the body of %s %s",
-                                   method, path);
+            return berth_error_set(err, BERTH_E_INVALID, "cannot encode the body of %s %s", method,
+                                   path);
     }
     berth_docker_call call = {
         .method = method,

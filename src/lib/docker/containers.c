@@ -27,8 +27,8 @@ int berth_docker_container_create(berth_docker *docker, const char *name, const 
         query = berth_xasprintf("name=%s", escaped);
     }
     json_t *reply = NULL;
-    if (berth_docker_request(docker, "POST", "/containers/create", query, body, NULL, &reply,
-                             err) < 0)
+    if (berth_docker_request(docker, "POST", "/containers/create", query, body, NULL, &reply, err) <
+        0)
         return -1;
 
     const char *new_id = json_string_value(json_object_get(reply, "Id"));
@@ -42,8 +42,8 @@ int berth_docker_container_create(berth_docker *docker, const char *name, const 
     {
         const char *text = json_string_value(warning);
         if (text != NULL)
-            berth_log(BERTH_LOG_WARN, "engine warning on container create", "container_id",
-                      new_id, "warning", text, NULL);
+            berth_log(BERTH_LOG_WARN, "engine warning on container create", "container_id", new_id,
+                      "warning", text, NULL);
     }
     *id = berth_xstrdup(new_id);
     json_decref(reply);
@@ -79,8 +79,8 @@ int berth_docker_container_wait(berth_docker *docker, const char *id, int64_t *e
     if (ret < 0)
         return -1;
 
-    /* Since API 1.30 the engine reports a failure to wait (for example,
-     * the container's removal) in Error.Message of a 200 reply. */
+    /* The engine can report a failure to wait in Error.Message of a 200
+     * reply (ContainerWaitResponse in the Engine API reference). */
     const char *message =
         json_string_value(json_object_get(json_object_get(reply, "Error"), "Message"));
     if (message != NULL && *message != '\0') {
@@ -105,8 +105,8 @@ int berth_docker_container_stop(berth_docker *docker, const char *id, int timeou
     if (berth_docker_check_name(id, "container id", err) < 0)
         return -1;
     if (timeout_seconds < 0)
-        return berth_error_set(err, BERTH_E_INVALID,
-                               "invalid stop timeout %d s: must be 0 or more", timeout_seconds);
+        return berth_error_set(err, BERTH_E_INVALID, "invalid stop timeout %d s: must be 0 or more",
+                               timeout_seconds);
     berth_autofree char *path = container_path(id, "/stop");
     berth_autofree char *query = berth_xasprintf("t=%d", timeout_seconds);
     berth_docker_call call = {.method = "POST", .path = path, .query = query, .unbounded = true};

@@ -135,8 +135,7 @@ int berth_docker_image_pull(berth_docker *docker, const char *repository, const 
 }
 
 int berth_docker_image_load(berth_docker *docker, const char *path,
-                            berth_docker_progress_cb progress, void *user_data,
-                            berth_error *err)
+                            berth_docker_progress_cb progress, void *user_data, berth_error *err)
 {
     if (berth_docker_check_name(path, "image archive path", err) < 0)
         return -1;
@@ -170,13 +169,12 @@ int berth_docker_image_load(berth_docker *docker, const char *path,
     return 0;
 }
 
-int berth_docker_image_remove(berth_docker *docker, const char *name, bool force,
-                              berth_error *err)
+int berth_docker_image_remove(berth_docker *docker, const char *name, bool force, berth_error *err)
 {
     if (berth_docker_check_name(name, "image name", err) < 0)
         return -1;
     berth_autofree char *escaped = berth_docker_escape(name, true);
     berth_autofree char *path = berth_xasprintf("/images/%s", escaped);
-    return berth_docker_request(docker, "DELETE", path, force ? "force=1" : NULL, NULL, NULL,
-                                NULL, err);
+    return berth_docker_request(docker, "DELETE", path, force ? "force=1" : NULL, NULL, NULL, NULL,
+                                err);
 }

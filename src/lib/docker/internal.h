@@ -13,8 +13,8 @@
 #define BERTH_DOCKER_VERSION_MAX 32
 
 struct berth_docker {
-    char *endpoint; /* as configured, for messages */
-    char *base_url; /* "http://localhost" for a unix socket, else scheme://host:port */
+    char *endpoint;    /* as configured, for messages */
+    char *base_url;    /* "http://localhost" for a unix socket, else scheme://host:port */
     char *socket_path; /* NULL unless the endpoint is unix:// */
     char *tls_ca;
     char *tls_cert;
@@ -49,12 +49,12 @@ typedef struct berth_docker_call {
     size_t body_length;
     FILE *upload; /* streamed request body (image load), or NULL */
     uint64_t upload_length;
-    const char *registry_auth; /* X-Registry-Auth value; never logged */
+    const char *registry_auth;   /* X-Registry-Auth value; never logged */
     berth_docker_body_sink sink; /* NULL: collect the reply in reply */
     void *sink_data;
 
-    long status;                                 /* HTTP status of the reply */
-    berth_buf reply;                             /* body unless sink took it; error bodies */
+    long status;                                /* HTTP status of the reply */
+    berth_buf reply;                            /* body unless sink took it; error bodies */
     char api_version[BERTH_DOCKER_VERSION_MAX]; /* the API-Version header, or "" */
 } berth_docker_call;
 

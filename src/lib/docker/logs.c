@@ -30,8 +30,8 @@ int berth_docker_demux_feed(berth_docker_demux *demux, const char *data, size_t 
             continue;
         }
 
-        size_t wanted = FRAME_HEADER_LENGTH - demux->header_length;
-        size_t piece = length < wanted ? length : wanted;
+        size_t missing = FRAME_HEADER_LENGTH - demux->header_length;
+        size_t piece = length < missing ? length : missing;
         memcpy(demux->header + demux->header_length, data, piece);
         demux->header_length += piece;
         data += piece;
@@ -45,8 +45,8 @@ int berth_docker_demux_feed(berth_docker_demux *demux, const char *data, size_t 
                                    "invalid log stream: frame of stream type %u, expected 0, 1 "
                                    "or 2",
                                    type);
-        /* Stream 0 (stdin) only appears for attached stdin echo; the
-         * interface promises 1 or 2, and it is output, so it goes to 1. */
+        /* The Engine API reference says stream 0 (stdin) is written on
+         * stdout, so it is delivered as stream 1. */
         demux->stream = type == 2 ? 2 : 1;
         demux->remaining = (uint32_t)demux->header[4] << 24 | (uint32_t)demux->header[5] << 16 |
                            (uint32_t)demux->header[6] << 8 | (uint32_t)demux->header[7];
@@ -69,8 +69,8 @@ static int on_logs_data(void *user_data, const char *data, size_t length, berth_
         stream->output(stream->user_data, 1, data, length);
         return 0;
     }
-    return berth_docker_demux_feed(&stream->demux, data, length, stream->output,
-                                   stream->user_data, err);
+    return berth_docker_demux_feed(&stream->demux, data, length, stream->output, stream->user_data,
+                                   err);
 }
 
 int berth_docker_container_logs(berth_docker *docker, const char *id,

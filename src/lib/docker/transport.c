@@ -184,8 +184,8 @@ void berth_docker_call_free(berth_docker_call *call)
  * one, else the start of the raw body. */
 static int set_engine_error(berth_docker_call *call, berth_error *err)
 {
-    json_t *reply = json_loadb(call->reply.data != NULL ? call->reply.data : "",
-                               call->reply.length, 0, NULL);
+    json_t *reply =
+        json_loadb(call->reply.data != NULL ? call->reply.data : "", call->reply.length, 0, NULL);
     const char *message = json_string_value(json_object_get(reply, "message"));
     char text[ERROR_TEXT_MAX + 1] = "";
 
@@ -224,13 +224,11 @@ static int set_transfer_error(berth_docker *docker, struct transfer *transfer, C
         return -1;
     }
     if (result == CURLE_ABORTED_BY_CALLBACK)
-        return berth_error_set(err, BERTH_E_CANCELLED, "%s %s cancelled", call->method,
-                               call->path);
+        return berth_error_set(err, BERTH_E_CANCELLED, "%s %s cancelled", call->method, call->path);
     if (result == CURLE_OPERATION_TIMEDOUT && response_status(transfer) != 0)
-        return berth_error_set(err, BERTH_E_UNREACHABLE,
-                               "the Docker Engine at %s did not finish %s %s within %ld ms",
-                               docker->endpoint, call->method, call->path,
-                               docker->request_timeout_ms);
+        return berth_error_set(
+            err, BERTH_E_UNREACHABLE, "the Docker Engine at %s did not finish %s %s within %ld ms",
+            docker->endpoint, call->method, call->path, docker->request_timeout_ms);
     if (response_status(transfer) != 0)
         return berth_error_set(err, BERTH_E_IO,
                                "connection to the Docker Engine at %s failed during %s %s: %s",
@@ -253,15 +251,16 @@ static void set_tls_options(berth_docker *docker, CURL *easy)
     }
 }
 
-/* Builds the header list. Returns NULL only when no header is needed. */
+/* Builds the request headers. Sets *failed and returns NULL when the
+ * registry auth value contains a line break. */
 static struct curl_slist *build_headers(const berth_docker_call *call, berth_error *err,
                                         bool *failed)
 {
     struct curl_slist *headers = NULL;
     *failed = false;
 
-    /* The engine answers "100 Continue" promptly, but skipping the round
-     * trip keeps uploads simple and avoids curl's one-second wait for it. */
+    /* An empty Expect header stops curl from waiting for "100 Continue"
+     * (up to one second by default) before it sends an upload body. */
     headers = curl_slist_append(headers, "Expect:");
     if (call->content_type != NULL) {
         berth_autofree char *line = berth_xasprintf("Content-Type: %s", call->content_type);
@@ -325,8 +324,8 @@ static void configure(berth_docker *docker, struct transfer *transfer, const cha
 }
 
 /* Runs the transfer through a multi handle so that the cancel flag is
- * checked every CANCEL_POLL_MS even while no data moves; libcurl calls the
- * progress callback only about once a second when the connection is idle. */
+ * checked every CANCEL_POLL_MS even while no data moves. On an idle
+ * connection libcurl calls the progress callback only about once a second. */
 static CURLcode run_transfer(berth_docker *docker, CURL *easy)
 {
     CURLM *multi = curl_multi_init();
@@ -368,13 +367,12 @@ int berth_docker_perform(berth_docker *docker, berth_docker_call *call, berth_er
     if (!call->unversioned && berth_docker_api_version(docker, &version, err) < 0)
         return -1;
     if (cancel_requested(docker))
-        return berth_error_set(err, BERTH_E_CANCELLED, "%s %s cancelled", call->method,
-                               call->path);
+        return berth_error_set(err, BERTH_E_CANCELLED, "%s %s cancelled", call->method, call->path);
 
-    berth_autofree char *url = berth_xasprintf(
-        "%s%s%s%s%s%s", docker->base_url, version != NULL ? "/v" : "",
-        version != NULL ? version : "", call->path, call->query != NULL ? "?" : "",
-        call->query != NULL ? call->query : "");
+    berth_autofree char *url =
+        berth_xasprintf("%s%s%s%s%s%s", docker->base_url, version != NULL ? "/v" : "",
+                        version != NULL ? version : "", call->path, call->query != NULL ? "?" : "",
+                        call->query != NULL ? call->query : "");
     if (call->reply.max == 0)
         berth_buf_init(&call->reply, BERTH_DOCKER_MAX_REPLY);
     call->status = 0;
@@ -390,8 +388,8 @@ int berth_docker_perform(berth_docker *docker, berth_docker_call *call, berth_er
         return berth_error_set(err, BERTH_E_NO_MEMORY, "cannot create a curl handle");
     }
 
-    struct transfer transfer = {.docker = docker, .call = call, .easy = easy,
-                                .upload = call->upload};
+    struct transfer transfer = {
+        .docker = docker, .call = call, .easy = easy, .upload = call->upload};
     char curl_message[CURL_ERROR_SIZE] = "";
     configure(docker, &transfer, url, headers, curl_message);
     CURLcode result = run_transfer(docker, easy);
