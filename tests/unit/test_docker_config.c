@@ -49,8 +49,10 @@ static void endpoint_valid_forms(void **state)
             cfg.tls_ca = certificate;
         berth_docker *docker = NULL;
         berth_error err = BERTH_ERROR_INIT;
-        if (berth_docker_open(&cfg, &docker, &err) < 0)
+        if (berth_docker_open(&cfg, &docker, &err) < 0) {
+            unlink(certificate);
             fail_msg("%s: %s", cases[i].endpoint, err.message);
+        }
         assert_string_equal(berth_docker_endpoint(docker), cases[i].endpoint);
         assert_string_equal(docker->base_url, cases[i].base_url);
         if (cases[i].socket_path != NULL)
