@@ -302,17 +302,19 @@ static void serve_connection(fake_engine *engine, int fd)
         .lengths = missing_lengths,
         .count = 1,
     };
-    const struct reply *reply = &missing;
+    /* A copy, because queueing another reply may move the array while this
+     * one is being sent; the pieces it points to stay put. */
+    struct reply reply = missing;
 
     pthread_mutex_lock(&engine->lock);
     engine->requests =
         xrealloc(engine->requests, (engine->request_count + 1) * sizeof(*engine->requests));
     engine->requests[engine->request_count++] = request;
     if (engine->reply_next < engine->reply_count)
-        reply = &engine->replies[engine->reply_next++];
+        reply = engine->replies[engine->reply_next++];
     pthread_mutex_unlock(&engine->lock);
 
-    send_reply(fd, reply);
+    send_reply(fd, &reply);
     /* Let the client read everything before the connection closes. */
     shutdown(fd, SHUT_WR);
     char drain[256];

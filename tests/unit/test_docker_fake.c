@@ -460,12 +460,21 @@ static void pull_cancelled_mid_stream(void **state)
     assert_int_equal(fixture->err.code, BERTH_E_CANCELLED);
     assert_true(record.lines < 5);
 
-    /* Later calls fail at once without a request. */
+    /* A later pull fails at once without a request. */
     size_t sent = fake_engine_request_count(fixture->engine);
-    json_t *reply = NULL;
-    assert_int_equal(berth_docker_info(fixture->docker, &reply, &fixture->err), -1);
+    assert_int_equal(berth_docker_image_pull(fixture->docker, "app", "1", NULL, NULL, NULL,
+                                             &fixture->err),
+                     -1);
     assert_int_equal(fixture->err.code, BERTH_E_CANCELLED);
     assert_int_equal(fake_engine_request_count(fixture->engine), sent);
+
+    /* Other calls still go through, so containers can be stopped and
+     * removed after a stop request. */
+    fake_engine_reply(fixture->engine, 200, JSON_HEADERS, "{\"ID\":\"engine\"}");
+    json_t *reply = NULL;
+    assert_int_equal(berth_docker_info(fixture->docker, &reply, &fixture->err), 0);
+    assert_string_equal(json_string_value(json_object_get(reply, "ID")), "engine");
+    json_decref(reply);
     berth_docker_set_cancel_flag(fixture->docker, NULL);
     berth_buf_free(&record.statuses);
 }

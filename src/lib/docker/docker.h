@@ -59,9 +59,10 @@ void berth_docker_close(berth_docker *docker);
  * at unix:///var/run/docker.sock"). */
 const char *berth_docker_endpoint(const berth_docker *docker);
 
-/* Makes every call in progress and every later call fail with
- * BERTH_E_CANCELLED once *flag becomes non-zero (checked at least every
- * 200 ms). Used for Ctrl-C during a pull. flag may be NULL. */
+/* Makes pulls and loads, in progress or later, fail with BERTH_E_CANCELLED
+ * once *flag becomes non-zero (checked at least every 200 ms). Other calls
+ * are not affected, so berth can still stop and remove its containers after
+ * a Ctrl-C. flag may be NULL. */
 void berth_docker_set_cancel_flag(berth_docker *docker, const volatile sig_atomic_t *flag);
 
 /* Negotiates the API version (done once, lazily, by every other call).

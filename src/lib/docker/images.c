@@ -129,6 +129,7 @@ int berth_docker_image_pull(berth_docker *docker, const char *repository, const 
         .path = "/images/create",
         .query = query,
         .unbounded = true,
+        .cancellable = true,
         .registry_auth = registry_auth,
     };
     return perform_with_progress(docker, &call, progress, user_data, err);
@@ -158,6 +159,7 @@ int berth_docker_image_load(berth_docker *docker, const char *path,
         .method = "POST",
         .path = "/images/load",
         .unbounded = true,
+        .cancellable = true,
         .content_type = "application/x-tar",
         .upload = file,
         .upload_length = (uint64_t)info.st_size,

@@ -44,6 +44,7 @@ typedef struct berth_docker_call {
     const char *query; /* already escaped, or NULL */
     bool unversioned;  /* /_ping and /version during negotiation */
     bool unbounded;    /* no overall timeout: wait, stop, logs with follow, pull, load */
+    bool cancellable;  /* the cancel flag aborts it: pull and load only */
     const char *content_type;
     const char *body; /* in-memory request body, or NULL */
     size_t body_length;

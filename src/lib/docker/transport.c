@@ -39,8 +39,12 @@ struct transfer {
     berth_error error;
 };
 
-static bool cancel_requested(berth_docker *docker)
+/* Only calls marked cancellable (pull, load) are cut short: a stop request
+ * must still let berth stop, wait for and remove its containers. */
+static bool cancel_requested(berth_docker *docker, const berth_docker_call *call)
 {
+    if (!call->cancellable)
+        return false;
     const volatile sig_atomic_t *flag = atomic_load(&docker->cancel_flag);
     return flag != NULL && *flag != 0;
 }
@@ -128,7 +132,7 @@ static int on_progress(void *user_data, curl_off_t download_total, curl_off_t do
                        curl_off_t upload_total, curl_off_t uploaded)
 {
     struct transfer *transfer = user_data;
-    return cancel_requested(transfer->docker) ? 1 : 0;
+    return cancel_requested(transfer->docker, transfer->call) ? 1 : 0;
 }
 
 char *berth_docker_escape(const char *text, bool keep_slash)
@@ -326,7 +330,7 @@ static void configure(berth_docker *docker, struct transfer *transfer, const cha
 /* Runs the transfer through a multi handle so that the cancel flag is
  * checked every CANCEL_POLL_MS even while no data moves. On an idle
  * connection libcurl calls the progress callback only about once a second. */
-static CURLcode run_transfer(berth_docker *docker, CURL *easy)
+static CURLcode run_transfer(berth_docker *docker, const berth_docker_call *call, CURL *easy)
 {
     CURLM *multi = curl_multi_init();
     if (multi == NULL)
@@ -350,7 +354,7 @@ static CURLcode run_transfer(berth_docker *docker, CURL *easy)
             done = true;
             break;
         }
-        if (cancel_requested(docker)) {
+        if (cancel_requested(docker, call)) {
             result = CURLE_ABORTED_BY_CALLBACK;
             break;
         }
@@ -366,7 +370,7 @@ int berth_docker_perform(berth_docker *docker, berth_docker_call *call, berth_er
     const char *version = NULL;
     if (!call->unversioned && berth_docker_api_version(docker, &version, err) < 0)
         return -1;
-    if (cancel_requested(docker))
+    if (cancel_requested(docker, call))
         return berth_error_set(err, BERTH_E_CANCELLED, "%s %s cancelled", call->method, call->path);
 
     berth_autofree char *url =
@@ -392,7 +396,7 @@ int berth_docker_perform(berth_docker *docker, berth_docker_call *call, berth_er
         .docker = docker, .call = call, .easy = easy, .upload = call->upload};
     char curl_message[CURL_ERROR_SIZE] = "";
     configure(docker, &transfer, url, headers, curl_message);
-    CURLcode result = run_transfer(docker, easy);
+    CURLcode result = run_transfer(docker, call, easy);
     call->status = response_status(&transfer);
 
     int ret = 0;

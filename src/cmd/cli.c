@@ -1,0 +1,158 @@
+#include "cli.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/util.h"
+#include "core/value.h"
+
+static volatile sig_atomic_t *stop_flag;
+
+bool cli_flag(const char *argument, const char *name)
+{
+    if (argument[0] != '-')
+        return false;
+    argument += argument[1] == '-' ? 2 : 1;
+    return strcmp(argument, name) == 0;
+}
+
+bool cli_option_value(int argc, char **argv, int *index, const char *name, const char **value)
+{
+    const char *argument = argv[*index];
+    if (argument[0] != '-')
+        return false;
+    argument += argument[1] == '-' ? 2 : 1;
+    size_t length = strlen(name);
+    if (strncmp(argument, name, length) != 0)
+        return false;
+    if (argument[length] == '=') {
+        *value = argument + length + 1;
+        return true;
+    }
+    if (argument[length] != '\0')
+        return false;
+    if (*index + 1 >= argc) {
+        fprintf(stderr, "berth: option -%s needs a value\n", name);
+        exit(EXIT_USAGE);
+    }
+    *value = argv[++*index];
+    return true;
+}
+
+int cli_parse_common(int argc, char **argv, int *index, cli_common *common)
+{
+    const char *value = NULL;
+    if (cli_option_value(argc, argv, index, "log-level", &value)) {
+        if (!berth_log_parse_level(value, &common->log_level)) {
+            fprintf(stderr, "berth: invalid -log-level \"%s\"; use debug, info, warn or error\n",
+                    value);
+            return -1;
+        }
+        return 1;
+    }
+    if (cli_option_value(argc, argv, index, "log-format", &value)) {
+        if (strcmp(value, "text") == 0) {
+            common->log_format = BERTH_LOG_TEXT;
+        } else if (strcmp(value, "json") == 0) {
+            common->log_format = BERTH_LOG_JSON;
+        } else {
+            fprintf(stderr, "berth: invalid -log-format \"%s\"; use text or json\n", value);
+            return -1;
+        }
+        return 1;
+    }
+    return 0;
+}
+
+void cli_setup_logging(const cli_common *common)
+{
+    berth_log_use_stream(stderr, common->log_level, common->log_format);
+}
+
+int cli_open_docker(berth_docker **out, berth_error *err)
+{
+    berth_docker_config config;
+    static berth_docker_env_storage storage;
+    memset(&config, 0, sizeof(config));
+    berth_docker_config_from_env(&config, &storage);
+    return berth_docker_open(&config, out, err);
+}
+
+static void on_stop_signal(int signal_number)
+{
+    if (stop_flag != NULL)
+        *stop_flag = signal_number;
+}
+
+void cli_handle_stop_signals(volatile sig_atomic_t *flag)
+{
+    stop_flag = flag;
+    struct sigaction action;
+    memset(&action, 0, sizeof(action));
+    action.sa_handler = on_stop_signal;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGINT, &action, NULL);
+    sigaction(SIGTERM, &action, NULL);
+    /* A closed output pipe must not kill berth before it removes its
+     * containers. */
+    signal(SIGPIPE, SIG_IGN);
+}
+
+void cli_print_error(const char *command, const berth_error *err)
+{
+    fprintf(stderr, "berth %s: %s\n", command, err->message);
+}
+
+berth_value *cli_job_lookup(void *user_data, const char *name)
+{
+    const berth_node *node = user_data;
+    if (strncmp(name, "NOMAD_", 6) == 0) {
+        char *placeholder = berth_xasprintf("${%s}", name);
+        berth_value *value = berth_value_new_string(placeholder);
+        free(placeholder);
+        return value;
+    }
+    if (node == NULL)
+        return NULL;
+    if (strcmp(name, "meta") == 0)
+        return berth_value_clone(node->meta);
+    if (strcmp(name, "attr") == 0)
+        return berth_value_clone(node->attributes);
+    if (strcmp(name, "node") == 0) {
+        berth_value *map = berth_value_new_map();
+        berth_value *unique = berth_value_new_map();
+        berth_value_map_set(unique, "id", berth_value_new_string(node->id));
+        berth_value_map_set(unique, "name", berth_value_new_string(node->name));
+        berth_value_map_set(map, "unique", unique);
+        berth_value_map_set(map, "datacenter", berth_value_new_string(node->datacenter));
+        berth_value_map_set(map, "region", berth_value_new_string(node->region));
+        berth_value_map_set(map, "class", berth_value_new_string(node->node_class));
+        berth_value_map_set(map, "attr", berth_value_clone(node->attributes));
+        berth_value_map_set(map, "meta", berth_value_clone(node->meta));
+        return map;
+    }
+    return NULL;
+}
+
+berth_job *cli_load_job(const char *command, const char *path, const berth_node *node)
+{
+    berth_job_load_options options = {cli_job_lookup, (void *)node};
+    berth_job_diagnostics diagnostics;
+    memset(&diagnostics, 0, sizeof(diagnostics));
+    berth_job *job = NULL;
+    berth_error err = BERTH_ERROR_INIT;
+    int rc = berth_job_load_hcl_file(path, &options, &job, &diagnostics, &err);
+    for (size_t i = 0; i < diagnostics.warning_count; i++)
+        fprintf(stderr, "%s (warning)\n", diagnostics.warnings[i]);
+    if (rc < 0) {
+        for (size_t i = 0; i < diagnostics.error_count; i++)
+            fprintf(stderr, "%s\n", diagnostics.errors[i]);
+        if (diagnostics.error_count == 0)
+            cli_print_error(command, &err);
+        berth_job_diagnostics_free(&diagnostics);
+        return NULL;
+    }
+    berth_job_diagnostics_free(&diagnostics);
+    return job;
+}

@@ -1,0 +1,57 @@
+/* Shared pieces of the berth front ends: option parsing helpers, logging
+ * set-up and the Docker client. Only front ends print or exit. */
+#ifndef BERTH_CMD_CLI_H
+#define BERTH_CMD_CLI_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "core/error.h"
+#include "core/log.h"
+#include "docker/docker.h"
+
+#define EXIT_USAGE 2
+
+typedef struct cli_common {
+    enum berth_log_level log_level;
+    enum berth_log_format log_format;
+} cli_common;
+
+/* Handles -log-level and -log-format at argv[*index]; returns 1 when the
+ * argument was one of them (advancing *index), 0 when not, -1 on a bad
+ * value (after printing why). */
+int cli_parse_common(int argc, char **argv, int *index, cli_common *common);
+void cli_setup_logging(const cli_common *common);
+
+/* Matches "-name" or "--name", with the value either attached after '=' or
+ * in the next argument. Returns true and sets *value on a match; prints an
+ * error and exits with EXIT_USAGE when the value is missing. */
+bool cli_option_value(int argc, char **argv, int *index, const char *name, const char **value);
+bool cli_flag(const char *argument, const char *name);
+
+/* Opens a Docker client from DOCKER_HOST and friends. */
+int cli_open_docker(berth_docker **out, berth_error *err);
+
+/* Installs SIGINT and SIGTERM handlers that set *flag to the signal number. */
+void cli_handle_stop_signals(volatile sig_atomic_t *flag);
+
+void cli_print_error(const char *command, const berth_error *err);
+
+int cmd_run(int argc, char **argv);
+int cmd_validate(int argc, char **argv);
+int cmd_fingerprint(int argc, char **argv);
+int cmd_version(int argc, char **argv);
+
+#include "job/job.h"
+#include "taskenv/taskenv.h"
+
+/* Resolves bare references in job files (`meta.x`, `node.unique.name`,
+ * `attr["kernel.name"]`) against node; a bare NOMAD_* name becomes the
+ * text "${NAME}" so the driver interpolates it when the task starts. */
+berth_value *cli_job_lookup(void *user_data, const char *name);
+
+/* Loads a job file, printing every diagnostic as FILE:LINE:COL: message.
+ * Returns NULL after printing when the file is invalid. */
+berth_job *cli_load_job(const char *command, const char *path, const berth_node *node);
+#endif

@@ -1,0 +1,59 @@
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "driver/driver.h"
+
+static void print_usage(FILE *stream)
+{
+    fputs("Usage: berth fingerprint\n"
+          "\n"
+          "Contacts the Docker Engine and prints the docker driver's node attributes\n"
+          "as KEY = VALUE lines: driver.docker, driver.docker.version and, when the\n"
+          "engine has a bridge network, driver.docker.bridge_ip. Exits 1 with the\n"
+          "endpoint it tried when the engine cannot be reached.\n",
+          stream);
+}
+
+int cmd_fingerprint(int argc, char **argv)
+{
+    cli_common common = {BERTH_LOG_WARN, BERTH_LOG_TEXT};
+    for (int i = 1; i < argc; i++) {
+        if (cli_flag(argv[i], "help") || cli_flag(argv[i], "h")) {
+            print_usage(stdout);
+            return 0;
+        }
+        int parsed = cli_parse_common(argc, argv, &i, &common);
+        if (parsed < 0)
+            return EXIT_USAGE;
+        if (parsed == 0) {
+            fprintf(stderr, "berth fingerprint: unexpected argument \"%s\"\n", argv[i]);
+            return EXIT_USAGE;
+        }
+    }
+    cli_setup_logging(&common);
+
+    berth_error err = BERTH_ERROR_INIT;
+    berth_docker *docker = NULL;
+    if (cli_open_docker(&docker, &err) < 0) {
+        cli_print_error("fingerprint", &err);
+        return 1;
+    }
+    berth_driver_options options = {.allow_privileged = false, .cleanup_image = true};
+    berth_driver *driver = NULL;
+    berth_driver_open(docker, &options, &driver, &err);
+    berth_value *attributes = NULL;
+    int status = 0;
+    if (berth_driver_fingerprint(driver, &attributes, &err) < 0) {
+        fprintf(stderr, "berth fingerprint: docker driver unavailable: %s\n", err.message);
+        status = 1;
+    } else {
+        for (size_t i = 0; i < attributes->as.map.length; i++)
+            printf("%s = %s\n", attributes->as.map.keys[i],
+                   attributes->as.map.values[i]->as.string);
+        berth_value_free(attributes);
+    }
+    berth_driver_close(driver);
+    berth_docker_close(docker);
+    return status;
+}

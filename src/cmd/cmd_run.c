@@ -1,0 +1,197 @@
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent/ports.h"
+#include "agent/run.h"
+#include "cli.h"
+#include "core/util.h"
+#include "driver/driver.h"
+
+static volatile sig_atomic_t stop_signal;
+
+static void print_usage(FILE *stream)
+{
+    fputs("Usage: berth run [OPTIONS] JOBFILE\n"
+          "\n"
+          "Runs every docker task of every group of a Nomad job file (count copies of\n"
+          "each group) on the Docker Engine, prints their output line by line as\n"
+          "'TASK ALLOC | line' (stdout to stdout, stderr to stderr), and waits for\n"
+          "them to end. Ctrl-C or SIGTERM stops the containers (within each task's\n"
+          "kill_timeout, default 5s) and removes them.\n"
+          "\n"
+          "Exit status: 0 when every task exits 0; the first failing task's exit\n"
+          "code; 1 when a task cannot start or the job file is invalid; 128 plus the\n"
+          "signal number after Ctrl-C or SIGTERM.\n"
+          "\n"
+          "Options:\n"
+          "  -data-dir DIR      folder for allocation folders (default $TMPDIR or /tmp);\n"
+          "                     they are removed when the run ends\n"
+          "  -bind-addr IP      host address ports are published on (default 127.0.0.1)\n"
+          "  -log-level LEVEL   debug, info, warn (default) or error\n"
+          "  -log-format FORMAT text (default) or json\n",
+          stream);
+}
+
+static void print_output(void *user_data, const berth_run_task_info *task, int stream,
+                         const char *line, size_t length)
+{
+    (void)user_data;
+    FILE *out = stream == 2 ? stderr : stdout;
+    fprintf(out, "%s %.8s | %.*s\n", task->task_name, task->alloc_id, (int)length, line);
+    fflush(out);
+}
+
+static void print_event(void *user_data, const berth_run_task_info *task, const char *message)
+{
+    (void)user_data;
+    fprintf(stderr, "==> %s %.8s: %s\n", task->task_name, task->alloc_id, message);
+    fflush(stderr);
+}
+
+static int validate_tasks(const char *path, const berth_job *job)
+{
+    berth_driver_options options = {.allow_privileged = false, .cleanup_image = true};
+    int problems = 0;
+    for (size_t g = 0; g < job->group_count; g++) {
+        for (size_t t = 0; t < job->groups[g].task_count; t++) {
+            const berth_job_task *task = &job->groups[g].tasks[t];
+            berth_error err = BERTH_ERROR_INIT;
+            if (berth_driver_validate_config(&options, task->config, &err) < 0) {
+                if (strncmp(err.message, path, strlen(path)) == 0)
+                    fprintf(stderr, "%s\n", err.message);
+                else
+                    fprintf(stderr, "%s: task \"%s\": %s\n", task->origin, task->name,
+                            err.message);
+                problems++;
+            }
+        }
+    }
+    return problems;
+}
+
+int cmd_run(int argc, char **argv)
+{
+    cli_common common = {BERTH_LOG_WARN, BERTH_LOG_TEXT};
+    const char *path = NULL;
+    const char *data_dir = getenv("TMPDIR");
+    const char *bind_addr = "127.0.0.1";
+    for (int i = 1; i < argc; i++) {
+        const char *value = NULL;
+        if (cli_flag(argv[i], "help") || cli_flag(argv[i], "h")) {
+            print_usage(stdout);
+            return 0;
+        }
+        int parsed = cli_parse_common(argc, argv, &i, &common);
+        if (parsed < 0)
+            return EXIT_USAGE;
+        if (parsed > 0)
+            continue;
+        if (cli_option_value(argc, argv, &i, "data-dir", &value)) {
+            data_dir = value;
+        } else if (cli_option_value(argc, argv, &i, "bind-addr", &value)) {
+            bind_addr = value;
+        } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
+            fprintf(stderr, "berth run: unknown option \"%s\"; see berth run --help\n", argv[i]);
+            return EXIT_USAGE;
+        } else if (path != NULL) {
+            fprintf(stderr, "berth run: expected one job file, got \"%s\" and \"%s\"\n", path,
+                    argv[i]);
+            return EXIT_USAGE;
+        } else {
+            path = argv[i];
+        }
+    }
+    if (path == NULL) {
+        print_usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (!berth_port_is_bindable(bind_addr, 0)) {
+        fprintf(stderr, "berth run: invalid -bind-addr \"%s\": not an IP address of this host\n",
+                bind_addr);
+        return EXIT_USAGE;
+    }
+    cli_setup_logging(&common);
+    cli_handle_stop_signals(&stop_signal);
+
+    berth_node node;
+    berth_node_init_local(&node, "dc1", "global");
+    berth_job *job = cli_load_job("run", path, &node);
+    if (job == NULL) {
+        berth_node_free(&node);
+        return 1;
+    }
+    if (validate_tasks(path, job) > 0) {
+        berth_job_free(job);
+        berth_node_free(&node);
+        return 1;
+    }
+    /* This node serves the job: it takes the job's first datacenter and its
+     * region, so NOMAD_DC and NOMAD_REGION read as Nomad would set them. */
+    free(node.datacenter);
+    node.datacenter = berth_xstrdup(job->datacenter_count > 0 ? job->datacenters[0] : "dc1");
+    free(node.region);
+    node.region = berth_xstrdup(job->region);
+
+    int status = 1;
+    berth_error err = BERTH_ERROR_INIT;
+    berth_docker *docker = NULL;
+    berth_driver *driver = NULL;
+    berth_port_allocator ports;
+    bool ports_ready = false;
+    berth_value *attributes = NULL;
+
+    if (cli_open_docker(&docker, &err) < 0) {
+        cli_print_error("run", &err);
+        goto out;
+    }
+    berth_docker_set_cancel_flag(docker, &stop_signal);
+    berth_driver_options options = {.allow_privileged = false, .cleanup_image = true};
+    berth_driver_open(docker, &options, &driver, &err);
+    if (berth_driver_fingerprint(driver, &attributes, &err) < 0) {
+        fprintf(stderr, "berth run: docker driver unavailable: %s\n", err.message);
+        goto out;
+    }
+    for (size_t i = 0; i < attributes->as.map.length; i++)
+        berth_value_map_set(node.attributes, attributes->as.map.keys[i],
+                            berth_value_clone(attributes->as.map.values[i]));
+    if (berth_port_allocator_init(&ports, BERTH_PORTS_DEFAULT_MIN, BERTH_PORTS_DEFAULT_MAX,
+                                  &err) < 0) {
+        cli_print_error("run", &err);
+        goto out;
+    }
+    ports_ready = true;
+
+    berth_run_options run_options = {
+        .driver = driver,
+        .node = &node,
+        .ports = &ports,
+        .host_ip = bind_addr,
+        .data_dir = data_dir != NULL && *data_dir != '\0' ? data_dir : "/tmp",
+        .stop_requested = &stop_signal,
+        .callbacks = {print_output, print_event, NULL},
+    };
+    berth_run_result result;
+    if (berth_run_job(job, &run_options, &result, &err) < 0) {
+        cli_print_error("run", &err);
+        status = 1;
+    } else if (result.stopped) {
+        status = 128 + (int)stop_signal;
+    } else {
+        status = result.exit_code;
+    }
+    if (stop_signal != 0)
+        status = 128 + (int)stop_signal;
+
+out:
+    berth_value_free(attributes);
+    if (ports_ready)
+        berth_port_allocator_destroy(&ports);
+    berth_driver_close(driver);
+    berth_docker_close(docker);
+    berth_job_free(job);
+    berth_node_free(&node);
+    return status;
+}

@@ -1,0 +1,77 @@
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "driver/driver.h"
+
+static void print_usage(FILE *stream)
+{
+    fputs("Usage: berth validate JOBFILE\n"
+          "\n"
+          "Checks a Nomad job file (HCL1 or HCL2) without contacting Docker: syntax,\n"
+          "the job specification and each docker task's config options. Every\n"
+          "problem is printed as FILE:LINE:COL: message. Exits 0 when the file is\n"
+          "valid and 1 when it is not.\n",
+          stream);
+}
+
+int cmd_validate(int argc, char **argv)
+{
+    const char *path = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (cli_flag(argv[i], "help") || cli_flag(argv[i], "h")) {
+            print_usage(stdout);
+            return 0;
+        }
+        if (argv[i][0] == '-' && argv[i][1] != '\0') {
+            fprintf(stderr, "berth validate: unknown option \"%s\"\n", argv[i]);
+            return EXIT_USAGE;
+        }
+        if (path != NULL) {
+            fprintf(stderr, "berth validate: expected one job file, got \"%s\" and \"%s\"\n",
+                    path, argv[i]);
+            return EXIT_USAGE;
+        }
+        path = argv[i];
+    }
+    if (path == NULL) {
+        print_usage(stderr);
+        return EXIT_USAGE;
+    }
+
+    berth_node node;
+    berth_node_init_local(&node, "dc1", "global");
+    berth_job *job = cli_load_job("validate", path, &node);
+    if (job == NULL) {
+        berth_node_free(&node);
+        return 1;
+    }
+
+    berth_driver_options options = {.allow_privileged = false, .cleanup_image = true};
+    size_t problems = 0;
+    size_t tasks = 0;
+    for (size_t g = 0; g < job->group_count; g++) {
+        for (size_t t = 0; t < job->groups[g].task_count; t++) {
+            const berth_job_task *task = &job->groups[g].tasks[t];
+            tasks++;
+            berth_error err = BERTH_ERROR_INIT;
+            if (berth_driver_validate_config(&options, task->config, &err) < 0) {
+                if (strncmp(err.message, path, strlen(path)) == 0)
+                    fprintf(stderr, "%s\n", err.message);
+                else
+                    fprintf(stderr, "%s: task \"%s\": %s\n", task->origin, task->name, err.message);
+                problems++;
+            }
+        }
+    }
+    int status = 0;
+    if (problems == 0) {
+        printf("%s: job \"%s\" is valid (%zu groups, %zu tasks)\n", path, job->name,
+               job->group_count, tasks);
+    } else {
+        status = 1;
+    }
+    berth_job_free(job);
+    berth_node_free(&node);
+    return status;
+}

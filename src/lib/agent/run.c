@@ -1,0 +1,565 @@
+#include "agent/run.h"
+
+#include <errno.h>
+#include <ftw.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "core/buf.h"
+#include "core/log.h"
+#include "core/util.h"
+
+#define MAX_LINE_LENGTH (64 * 1024)
+
+typedef struct line_splitter {
+    berth_buf pending;
+} line_splitter;
+
+typedef enum task_state {
+    TASK_PENDING,
+    TASK_STARTING,
+    TASK_RUNNING,
+    TASK_DONE,
+} task_state;
+
+typedef struct run_state run_state;
+
+typedef struct task_run {
+    run_state *run;
+    const berth_job_group *group;
+    const berth_job_task *task;
+    berth_run_task_info info;
+    char alloc_id[37];
+    char *alloc_root;
+    char *alloc_dir;
+    char *local_dir;
+    char *secrets_dir;
+    berth_port_binding *ports;
+    size_t port_count;
+    berth_value *env;
+    berth_value *labels;
+
+    pthread_t thread;
+    bool thread_started;
+    task_state state;            /* guarded by run->lock */
+    berth_task_handle *handle;   /* set once running; owned here */
+    berth_task_exit exit;
+    bool failed_to_start;
+    berth_error error;
+    line_splitter out[2];
+} task_run;
+
+struct run_state {
+    const berth_job *job;
+    const berth_run_options *options;
+    pthread_mutex_t lock;
+    pthread_cond_t changed;
+    pthread_mutex_t output_lock; /* keeps lines of different tasks whole */
+    task_run *tasks;
+    size_t task_count;
+    bool abort_requested; /* a task failed to start: stop the others */
+    int first_failure_code;
+    bool have_failure;
+};
+
+/* --- Output ------------------------------------------------------------- */
+
+static void emit_line(task_run *task, int stream, const char *line, size_t length)
+{
+    const berth_run_callbacks *callbacks = &task->run->options->callbacks;
+    if (callbacks->output == NULL)
+        return;
+    pthread_mutex_lock(&task->run->output_lock);
+    callbacks->output(callbacks->user_data, &task->info, stream, line, length);
+    pthread_mutex_unlock(&task->run->output_lock);
+}
+
+static void emit_event(task_run *task, const char *message)
+{
+    const berth_run_callbacks *callbacks = &task->run->options->callbacks;
+    if (callbacks->event == NULL)
+        return;
+    pthread_mutex_lock(&task->run->output_lock);
+    callbacks->event(callbacks->user_data, &task->info, message);
+    pthread_mutex_unlock(&task->run->output_lock);
+}
+
+static void on_driver_event(void *user_data, const char *message)
+{
+    emit_event(user_data, message);
+}
+
+static void on_container_output(void *user_data, int stream, const char *data, size_t length)
+{
+    task_run *task = user_data;
+    line_splitter *splitter = &task->out[stream == 2 ? 1 : 0];
+    while (length > 0) {
+        const char *newline = memchr(data, '\n', length);
+        size_t piece = newline != NULL ? (size_t)(newline - data) : length;
+        size_t room = MAX_LINE_LENGTH - splitter->pending.length;
+        if (piece > room)
+            piece = room;
+        berth_buf_append(&splitter->pending, data, piece, NULL);
+        data += piece;
+        length -= piece;
+        bool complete = length > 0 && *data == '\n';
+        if (complete) {
+            data++;
+            length--;
+        }
+        if (complete || splitter->pending.length >= MAX_LINE_LENGTH) {
+            emit_line(task, stream == 2 ? 2 : 1, splitter->pending.data ? splitter->pending.data : "",
+                      splitter->pending.length);
+            berth_buf_reset(&splitter->pending);
+        }
+    }
+}
+
+static void flush_output(task_run *task)
+{
+    for (int i = 0; i < 2; i++) {
+        if (task->out[i].pending.length > 0) {
+            emit_line(task, i + 1, task->out[i].pending.data, task->out[i].pending.length);
+            berth_buf_reset(&task->out[i].pending);
+        }
+    }
+}
+
+/* --- Allocation folders --------------------------------------------------- */
+
+static int make_dir(const char *path, berth_error *err)
+{
+    if (mkdir(path, 0755) < 0 && errno != EEXIST)
+        return berth_error_set_errno(err, errno, "create folder %s", path);
+    return 0;
+}
+
+/* Lays out an allocation as Nomad does: <alloc>/alloc/{data,logs,tmp} shared
+ * by the tasks, and <alloc>/<task>/{local,secrets,tmp} per task. */
+static int prepare_dirs(task_run *task, berth_error *err)
+{
+    const char *root = task->alloc_root;
+    berth_autofree char *data = berth_xasprintf("%s/alloc/data", root);
+    berth_autofree char *logs = berth_xasprintf("%s/alloc/logs", root);
+    berth_autofree char *tmp = berth_xasprintf("%s/alloc/tmp", root);
+    berth_autofree char *task_root = berth_xasprintf("%s/%s", root, task->task->name);
+    berth_autofree char *task_tmp = berth_xasprintf("%s/%s/tmp", root, task->task->name);
+    if (make_dir(root, err) < 0 || make_dir(task->alloc_dir, err) < 0 || make_dir(data, err) < 0 ||
+        make_dir(logs, err) < 0 || make_dir(tmp, err) < 0 || make_dir(task_root, err) < 0 ||
+        make_dir(task->local_dir, err) < 0 || make_dir(task->secrets_dir, err) < 0 ||
+        make_dir(task_tmp, err) < 0)
+        return -1;
+    /* Secrets are for the task alone. */
+    chmod(task->secrets_dir, 0700);
+    return 0;
+}
+
+static int remove_entry(const char *path, const struct stat *info, int type, struct FTW *ftw)
+{
+    (void)info;
+    (void)type;
+    (void)ftw;
+    remove(path);
+    return 0;
+}
+
+static void remove_tree(const char *path)
+{
+    nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* --- Ports and environment -------------------------------------------------- */
+
+static void release_ports(task_run *task)
+{
+    for (size_t i = 0; i < task->port_count; i++) {
+        berth_port_release(task->run->options->ports, task->ports[i].host_port);
+        free(task->ports[i].label);
+        free(task->ports[i].host_ip);
+    }
+    free(task->ports);
+    task->ports = NULL;
+    task->port_count = 0;
+}
+
+static int reserve_ports(task_run *task, berth_error *err)
+{
+    const berth_job_resources *resources = &task->task->resources;
+    if (resources->network_count == 0)
+        return 0;
+    const berth_job_network *network = &resources->networks[0];
+    const char *host_ip = task->run->options->host_ip != NULL ? task->run->options->host_ip
+                                                               : "127.0.0.1";
+    task->ports = berth_xcalloc(network->port_count ? network->port_count : 1, sizeof(*task->ports));
+    for (size_t i = 0; i < network->port_count; i++) {
+        const berth_job_port *port = &network->ports[i];
+        int number = port->static_port;
+        int rc = number != 0
+                     ? berth_port_reserve_static(task->run->options->ports, host_ip, number, err)
+                     : berth_port_reserve_dynamic(task->run->options->ports, host_ip, &number, err);
+        if (rc < 0)
+            return berth_error_prefix(err, "port \"%s\"", port->label);
+        task->ports[task->port_count].label = berth_xstrdup(port->label);
+        task->ports[task->port_count].host_ip = berth_xstrdup(host_ip);
+        task->ports[task->port_count].host_port = number;
+        task->port_count++;
+    }
+    return 0;
+}
+
+static int build_env(task_run *task, berth_error *err)
+{
+    const berth_job *job = task->run->job;
+    berth_task_env_input input = {
+        .node = task->run->options->node,
+        .alloc_id = task->alloc_id,
+        .alloc_index = task->info.alloc_index,
+        .job_id = job->id,
+        .job_name = job->name,
+        .group_name = task->group->name,
+        .task_name = task->task->name,
+        .job_meta = job->meta,
+        .group_meta = task->group->meta,
+        .task_meta = task->task->meta,
+        .user_env = task->task->env,
+        .cpu_mhz = task->task->resources.cpu_mhz,
+        .memory_mb = task->task->resources.memory_mb,
+        .ports = task->ports,
+        .port_count = task->port_count,
+    };
+    return berth_task_env_build(&input, &task->env, err);
+}
+
+static void build_labels(task_run *task)
+{
+    task->labels = berth_value_new_map();
+    berth_value_map_set(task->labels, "com.hashicorp.nomad.alloc_id",
+                        berth_value_new_string(task->alloc_id));
+    berth_value_map_set(task->labels, "berth.job", berth_value_new_string(task->run->job->name));
+    berth_value_map_set(task->labels, "berth.task", berth_value_new_string(task->task->name));
+}
+
+/* --- Task threads ------------------------------------------------------------ */
+
+static bool stop_requested(const run_state *run)
+{
+    return (run->options->stop_requested != NULL && *run->options->stop_requested) ||
+           run->abort_requested;
+}
+
+static void set_state(task_run *task, task_state state)
+{
+    pthread_mutex_lock(&task->run->lock);
+    task->state = state;
+    pthread_cond_broadcast(&task->run->changed);
+    pthread_mutex_unlock(&task->run->lock);
+}
+
+static void record_failure(task_run *task, int code)
+{
+    run_state *run = task->run;
+    pthread_mutex_lock(&run->lock);
+    if (!run->have_failure) {
+        run->have_failure = true;
+        run->first_failure_code = code;
+    }
+    pthread_mutex_unlock(&run->lock);
+}
+
+static void *follow_logs(void *argument)
+{
+    task_run *task = argument;
+    berth_error err = BERTH_ERROR_INIT;
+    if (berth_driver_stream_logs(task->run->options->driver, task->handle, on_container_output,
+                                 task, &err) < 0)
+        berth_log(BERTH_LOG_WARN, "log stream ended with an error", "alloc_id", task->alloc_id,
+                  "task", task->task->name, "error", err.message, NULL);
+    flush_output(task);
+    return NULL;
+}
+
+static int start_task(task_run *task, berth_error *err)
+{
+    if (prepare_dirs(task, err) < 0 || reserve_ports(task, err) < 0 || build_env(task, err) < 0)
+        return -1;
+    build_labels(task);
+
+    const berth_job_task *spec = task->task;
+    berth_task_request request = {
+        .alloc_id = task->alloc_id,
+        .job_name = task->run->job->name,
+        .group_name = task->group->name,
+        .task_name = spec->name,
+        .config = spec->config,
+        .env = task->env,
+        .node = task->run->options->node,
+        .cpu_mhz = spec->resources.cpu_mhz,
+        .memory_mb = spec->resources.memory_mb,
+        .ports = task->ports,
+        .port_count = task->port_count,
+        .alloc_dir = task->alloc_dir,
+        .local_dir = task->local_dir,
+        .secrets_dir = task->secrets_dir,
+        .user = spec->user,
+        .kill_timeout_ms = spec->kill_timeout_ms,
+        .kill_signal = spec->kill_signal,
+        .extra_labels = task->labels,
+        .event = on_driver_event,
+        .event_user_data = task,
+    };
+    return berth_driver_start_task(task->run->options->driver, &request, &task->handle, err);
+}
+
+static void announce_start(task_run *task)
+{
+    berth_buf message;
+    berth_buf_init(&message, 8192);
+    berth_buf_printf(&message, NULL, "container %s started", task->handle->container_name);
+    for (size_t i = 0; i < task->port_count; i++) {
+        const berth_value *mapped = NULL;
+        berth_autofree char *label = berth_env_sanitize_key(task->ports[i].label);
+        berth_autofree char *key = berth_xasprintf("NOMAD_PORT_%s", label);
+        mapped = berth_value_map_get(task->handle->env, key);
+        berth_buf_printf(&message, NULL, "; port %s: %s:%d -> %s", task->ports[i].label,
+                         task->ports[i].host_ip, task->ports[i].host_port,
+                         mapped != NULL ? mapped->as.string : "?");
+    }
+    emit_event(task, message.data);
+    berth_buf_free(&message);
+}
+
+static void *run_task(void *argument)
+{
+    task_run *task = argument;
+    run_state *run = task->run;
+
+    set_state(task, TASK_STARTING);
+    if (stop_requested(run)) {
+        set_state(task, TASK_DONE);
+        return NULL;
+    }
+    if (start_task(task, &task->error) < 0) {
+        task->failed_to_start = true;
+        emit_event(task, task->error.message);
+        berth_log(BERTH_LOG_ERROR, "task failed to start", "alloc_id", task->alloc_id, "task",
+                  task->task->name, "error", task->error.message, NULL);
+        record_failure(task, 1);
+        pthread_mutex_lock(&run->lock);
+        run->abort_requested = true;
+        pthread_cond_broadcast(&run->changed);
+        pthread_mutex_unlock(&run->lock);
+        set_state(task, TASK_DONE);
+        return NULL;
+    }
+    announce_start(task);
+    set_state(task, TASK_RUNNING);
+
+    pthread_t logs;
+    bool logs_started = pthread_create(&logs, NULL, follow_logs, task) == 0;
+
+    berth_error err = BERTH_ERROR_INIT;
+    if (berth_driver_wait_task(run->options->driver, task->handle, &task->exit, &err) < 0) {
+        berth_log(BERTH_LOG_ERROR, "waiting for the container failed", "alloc_id", task->alloc_id,
+                  "task", task->task->name, "error", err.message, NULL);
+        emit_event(task, err.message);
+        task->exit.exit_code = 1;
+    }
+    if (logs_started)
+        pthread_join(logs, NULL);
+
+    berth_autofree char *message =
+        task->exit.oom_killed
+            ? berth_xasprintf("exited with code %lld (OOM killed)", (long long)task->exit.exit_code)
+            : berth_xasprintf("exited with code %lld", (long long)task->exit.exit_code);
+    emit_event(task, message);
+    if (task->exit.exit_code != 0)
+        record_failure(task, (int)(task->exit.exit_code > 255 ? 1 : task->exit.exit_code));
+    set_state(task, TASK_DONE);
+    return NULL;
+}
+
+static void *stop_task(void *argument)
+{
+    task_run *task = argument;
+    berth_error err = BERTH_ERROR_INIT;
+    if (berth_driver_stop_task(task->run->options->driver, task->handle, &err) < 0)
+        berth_log(BERTH_LOG_ERROR, "stopping the container failed", "alloc_id", task->alloc_id,
+                  "task", task->task->name, "error", err.message, NULL);
+    return NULL;
+}
+
+/* Stops every running task at once, so N tasks take one kill_timeout, not
+ * N of them. */
+static void stop_running_tasks(run_state *run, bool *stopped)
+{
+    pthread_t *stoppers = berth_xcalloc(run->task_count, sizeof(pthread_t));
+    bool *started = berth_xcalloc(run->task_count, sizeof(bool));
+    for (size_t i = 0; i < run->task_count; i++) {
+        task_run *task = &run->tasks[i];
+        pthread_mutex_lock(&run->lock);
+        bool running = task->state == TASK_RUNNING && !stopped[i];
+        pthread_mutex_unlock(&run->lock);
+        if (!running)
+            continue;
+        stopped[i] = true;
+        emit_event(task, "stopping");
+        started[i] = pthread_create(&stoppers[i], NULL, stop_task, task) == 0;
+    }
+    for (size_t i = 0; i < run->task_count; i++) {
+        if (started[i])
+            pthread_join(stoppers[i], NULL);
+    }
+    free(started);
+    free(stoppers);
+}
+
+/* --- The run ----------------------------------------------------------------- */
+
+static size_t count_tasks(const berth_job *job)
+{
+    size_t total = 0;
+    for (size_t g = 0; g < job->group_count; g++)
+        total += (size_t)job->groups[g].count * job->groups[g].task_count;
+    return total;
+}
+
+static void init_tasks(run_state *run, const char *run_dir)
+{
+    size_t index = 0;
+    for (size_t g = 0; g < run->job->group_count; g++) {
+        const berth_job_group *group = &run->job->groups[g];
+        for (int copy = 0; copy < group->count; copy++) {
+            char alloc_id[37];
+            berth_uuid_v4(alloc_id);
+            for (size_t t = 0; t < group->task_count; t++) {
+                task_run *task = &run->tasks[index++];
+                task->run = run;
+                task->group = group;
+                task->task = &group->tasks[t];
+                memcpy(task->alloc_id, alloc_id, sizeof(alloc_id));
+                task->alloc_root = berth_xasprintf("%s/%s", run_dir, alloc_id);
+                task->alloc_dir = berth_xasprintf("%s/alloc", task->alloc_root);
+                task->local_dir = berth_xasprintf("%s/%s/local", task->alloc_root, task->task->name);
+                task->secrets_dir =
+                    berth_xasprintf("%s/%s/secrets", task->alloc_root, task->task->name);
+                task->info.job_name = run->job->name;
+                task->info.group_name = group->name;
+                task->info.task_name = task->task->name;
+                task->info.alloc_id = task->alloc_id;
+                task->info.alloc_index = copy;
+                berth_buf_init(&task->out[0].pending, MAX_LINE_LENGTH);
+                berth_buf_init(&task->out[1].pending, MAX_LINE_LENGTH);
+            }
+        }
+    }
+}
+
+static void cleanup_task(task_run *task)
+{
+    if (task->handle != NULL) {
+        berth_error err = BERTH_ERROR_INIT;
+        if (berth_driver_destroy_task(task->run->options->driver, task->handle, &err) < 0)
+            berth_log(BERTH_LOG_ERROR, "removing the container failed", "alloc_id",
+                      task->alloc_id, "task", task->task->name, "error", err.message, NULL);
+        berth_task_handle_free(task->handle);
+        task->handle = NULL;
+    }
+    release_ports(task);
+    berth_value_free(task->env);
+    berth_value_free(task->labels);
+    berth_buf_free(&task->out[0].pending);
+    berth_buf_free(&task->out[1].pending);
+    free(task->alloc_dir);
+    free(task->local_dir);
+    free(task->secrets_dir);
+}
+
+int berth_run_job(const berth_job *job, const berth_run_options *options, berth_run_result *result,
+                  berth_error *err)
+{
+    memset(result, 0, sizeof(*result));
+    const char *base = options->data_dir != NULL ? options->data_dir : "/tmp";
+    if (make_dir(base, err) < 0)
+        return -1;
+    berth_autofree char *run_dir = berth_xasprintf("%s/berth-run-XXXXXX", base);
+    if (mkdtemp(run_dir) == NULL)
+        return berth_error_set_errno(err, errno, "create folder under %s", base);
+    chmod(run_dir, 0755);
+
+    run_state run = {.job = job, .options = options};
+    pthread_mutex_init(&run.lock, NULL);
+    pthread_cond_init(&run.changed, NULL);
+    pthread_mutex_init(&run.output_lock, NULL);
+    run.task_count = count_tasks(job);
+    run.tasks = berth_xcalloc(run.task_count ? run.task_count : 1, sizeof(task_run));
+    init_tasks(&run, run_dir);
+
+    for (size_t i = 0; i < run.task_count; i++)
+        run.tasks[i].thread_started =
+            pthread_create(&run.tasks[i].thread, NULL, run_task, &run.tasks[i]) == 0;
+
+    /* Wait for every task to finish; on a stop request or a failed start,
+     * stop the running ones. Polled every 100 ms because a signal handler
+     * can only set a flag. */
+    bool *stopped = berth_xcalloc(run.task_count ? run.task_count : 1, sizeof(bool));
+    for (;;) {
+        pthread_mutex_lock(&run.lock);
+        size_t done = 0;
+        for (size_t i = 0; i < run.task_count; i++)
+            done += run.tasks[i].state == TASK_DONE || !run.tasks[i].thread_started;
+        if (done == run.task_count) {
+            pthread_mutex_unlock(&run.lock);
+            break;
+        }
+        struct timespec deadline;
+        clock_gettime(CLOCK_REALTIME, &deadline);
+        deadline.tv_nsec += 100 * 1000 * 1000;
+        if (deadline.tv_nsec >= 1000000000) {
+            deadline.tv_sec++;
+            deadline.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&run.changed, &run.lock, &deadline);
+        pthread_mutex_unlock(&run.lock);
+        if (stop_requested(&run)) {
+            if (options->stop_requested != NULL && *options->stop_requested)
+                result->stopped = true;
+            stop_running_tasks(&run, stopped);
+        }
+    }
+    free(stopped);
+
+    for (size_t i = 0; i < run.task_count; i++) {
+        if (run.tasks[i].thread_started)
+            pthread_join(run.tasks[i].thread, NULL);
+    }
+
+    int rc = 0;
+    for (size_t i = 0; i < run.task_count; i++) {
+        task_run *task = &run.tasks[i];
+        if (task->handle != NULL)
+            result->tasks_started++;
+        if (task->failed_to_start && rc == 0) {
+            *err = task->error;
+            berth_error_prefix(err, "allocation %.8s", task->alloc_id);
+            rc = -1;
+        }
+    }
+    for (size_t i = 0; i < run.task_count; i++)
+        cleanup_task(&run.tasks[i]);
+    /* Remove the allocation folders only after every container is gone, so
+     * no container still has them mounted. */
+    for (size_t i = 0; i < run.task_count; i++)
+        free(run.tasks[i].alloc_root);
+    remove_tree(run_dir);
+
+    result->exit_code = run.have_failure ? run.first_failure_code : 0;
+    free(run.tasks);
+    pthread_mutex_destroy(&run.lock);
+    pthread_cond_destroy(&run.changed);
+    pthread_mutex_destroy(&run.output_lock);
+    return rc;
+}

@@ -1,0 +1,127 @@
+/* The job model: a Nomad job with its groups and tasks, independent of the
+ * format it was read from. berth_job_load_hcl() fills it from a job file;
+ * later loaders (Nomad's JSON job format) fill the same structures. */
+#ifndef BERTH_JOB_JOB_H
+#define BERTH_JOB_JOB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/error.h"
+#include "core/value.h"
+
+#define BERTH_JOB_DEFAULT_CPU_MHZ 100
+#define BERTH_JOB_DEFAULT_MEMORY_MB 300
+#define BERTH_JOB_DEFAULT_KILL_TIMEOUT_MS 5000
+#define BERTH_JOB_DEFAULT_LOG_MAX_FILES 10
+#define BERTH_JOB_DEFAULT_LOG_MAX_FILE_SIZE_MB 10
+#define BERTH_JOB_MAX_COUNT 1000
+
+typedef struct berth_job_port {
+    char *label;
+    int static_port; /* 0: dynamic */
+    char *origin;
+} berth_job_port;
+
+typedef struct berth_job_network {
+    int mbits;
+    berth_job_port *ports;
+    size_t port_count;
+    char *origin;
+} berth_job_network;
+
+typedef struct berth_job_resources {
+    int cpu_mhz;
+    int memory_mb;
+    berth_job_network *networks; /* only the first one is used, as in Nomad 0.x */
+    size_t network_count;
+} berth_job_resources;
+
+typedef struct berth_job_restart {
+    int attempts;
+    int64_t interval_ms;
+    int64_t delay_ms;
+    char *mode; /* "fail" or "delay" */
+} berth_job_restart;
+
+typedef struct berth_job_task {
+    char *name;
+    char *driver;
+    char *user;
+    /* The driver's config block as a value tree. Strings keep `${...}` as
+     * written; the driver interpolates them when the task starts. */
+    berth_value *config;
+    berth_value *env;  /* map of strings (numbers and bools kept as such) */
+    berth_value *meta;
+    int64_t kill_timeout_ms;
+    char *kill_signal; /* NULL: the engine's default (the image's STOPSIGNAL or SIGTERM) */
+    berth_job_resources resources;
+    int log_max_files;
+    int log_max_file_size_mb;
+    char *origin;
+} berth_job_task;
+
+typedef struct berth_job_group {
+    char *name;
+    int count;
+    berth_value *meta;
+    berth_job_restart restart;
+    berth_job_task *tasks;
+    size_t task_count;
+    char *origin;
+} berth_job_group;
+
+typedef struct berth_job {
+    char *id;
+    char *name;
+    char *type; /* service, batch or system */
+    char *region;
+    char **datacenters;
+    size_t datacenter_count;
+    int priority;
+    berth_value *meta;
+    berth_job_group *groups;
+    size_t group_count;
+    char *origin;
+} berth_job;
+
+/* Problems found while loading, each "FILE:LINE:COL: message". Loading goes
+ * on after an error where it can, so `berth validate` shows them all.
+ * Warnings (keys berth accepts but ignores) are kept apart. */
+typedef struct berth_job_diagnostics {
+    char **errors;
+    size_t error_count, error_capacity;
+    char **warnings;
+    size_t warning_count, warning_capacity;
+} berth_job_diagnostics;
+
+void berth_job_diagnostics_free(berth_job_diagnostics *diagnostics);
+
+/* Resolves a root name in bare HCL2 references inside a job file (`meta`,
+ * `node`, `attr`); NULL when unknown. See berth_hcl_lookup. */
+typedef berth_value *(*berth_job_lookup)(void *user_data, const char *name);
+
+typedef struct berth_job_load_options {
+    berth_job_lookup lookup; /* may be NULL */
+    void *user_data;
+} berth_job_load_options;
+
+/* Reads and decodes the job file at path. On success returns 0 with a new
+ * job in *out. On failure returns -1; diagnostics lists every problem and
+ * err summarises ("job.hcl: 3 errors"). Warnings are added either way. */
+int berth_job_load_hcl_file(const char *path, const berth_job_load_options *options,
+                            berth_job **out, berth_job_diagnostics *diagnostics, berth_error *err);
+
+/* The same for text already in memory; filename is used in messages. */
+int berth_job_load_hcl(const char *filename, const char *text, size_t length,
+                       const berth_job_load_options *options, berth_job **out,
+                       berth_job_diagnostics *diagnostics, berth_error *err);
+
+void berth_job_free(berth_job *job);
+
+/* Parses a Go-style duration ("5s", "1m30s", "250ms", "2h") into
+ * milliseconds. Sub-millisecond units are accepted and rounded down. */
+bool berth_parse_duration_ms(const char *text, int64_t *out);
+
+#endif
