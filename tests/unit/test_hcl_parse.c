@@ -533,6 +533,20 @@ static void test_depth_within_limit(void **state)
     berth_hcl_file_free(file);
 }
 
+static void test_empty_input(void **state)
+{
+    (void)state;
+    berth_error err = BERTH_ERROR_INIT;
+    berth_hcl_file *file = NULL;
+    assert_int_equal(berth_hcl_parse("job.hcl", NULL, 0, &file, &err), 0);
+    assert_int_equal(file->body->length, 0);
+    berth_hcl_file_free(file);
+
+    file = parse_ok("\n  # only a comment\n\n");
+    assert_int_equal(file->body->length, 0);
+    berth_hcl_file_free(file);
+}
+
 static void test_pos_format(void **state)
 {
     (void)state;
@@ -597,6 +611,7 @@ int main(void)
         cmocka_unit_test(test_error_encoding),
         cmocka_unit_test(test_depth_limit),
         cmocka_unit_test(test_depth_within_limit),
+        cmocka_unit_test(test_empty_input),
         cmocka_unit_test(test_pos_format),
         cmocka_unit_test(test_parse_file),
     };

@@ -179,7 +179,11 @@ typedef struct berth_hcl_eval_context {
     berth_hcl_lookup lookup; /* may be NULL: every variable is unknown */
     void *user_data;
     /* When true, templates are not evaluated: a TEMPLATE becomes a string of
-     * its `source`, so `${...}` survives for later interpolation. */
+     * its `source`, so `${...}` survives for later interpolation. When
+     * false, a template becomes its literal text joined with each
+     * interpolated value: numbers in shortest form, bools as true/false,
+     * null as the empty string. A list or map inside a template is an
+     * error, even when it is the only interpolation. */
     bool keep_templates;
 } berth_hcl_eval_context;
 

@@ -1016,6 +1016,10 @@ static int parse_body(parser *p, berth_hcl_body *body, bool is_file)
 int berth_hcl_parse(const char *filename, const char *src, size_t length, berth_hcl_file **out,
                     berth_error *err)
 {
+    if (src == NULL) {
+        src = "";
+        length = 0;
+    }
     berth_hcl_file *file = berth_xcalloc(1, sizeof(*file));
     file->filename = berth_xstrdup(filename != NULL ? filename : "<input>");
     if (berth_hcl_check_encoding(file->filename, src, length, err) < 0) {

@@ -1,0 +1,1 @@
+args = ["${nomad.datacenter}", "${MY_ENV}", "${meta.foo}"]

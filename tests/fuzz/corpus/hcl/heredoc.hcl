@@ -1,0 +1,7 @@
+a = <<EOF
+hello ${x}
+EOF
+b = <<-EOT
+    one
+      two
+    EOT

@@ -1,0 +1,10 @@
+task "secretservice" {
+  driver = "docker"
+  config {
+    image = "secret/service"
+    auth {
+      username = "dockerhub_user"
+      password = "dockerhub_password"
+    }
+  }
+}

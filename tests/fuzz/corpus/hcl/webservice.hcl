@@ -1,0 +1,9 @@
+task "webservice" {
+  driver = "docker"
+  config = {
+    image = "redis"
+    labels = {
+      group = "webservice-cache"
+    }
+  }
+}
