@@ -6,6 +6,7 @@
 
 #include "core/util.h"
 #include "core/value.h"
+#include "driver/driver.h"
 
 static volatile sig_atomic_t *stop_flag;
 
@@ -155,4 +156,36 @@ berth_job *cli_load_job(const char *command, const char *path, const berth_node 
     }
     berth_job_diagnostics_free(&diagnostics);
     return job;
+}
+
+int cli_validate_tasks(const char *path, const berth_job *job,
+                       const struct berth_driver_options *options)
+{
+    int problems = 0;
+    for (size_t g = 0; g < job->group_count; g++) {
+        for (size_t t = 0; t < job->groups[g].task_count; t++) {
+            const berth_job_task *task = &job->groups[g].tasks[t];
+            const berth_job_network *network =
+                task->resources.network_count > 0 ? &task->resources.networks[0] : NULL;
+            size_t port_count = network != NULL ? network->port_count : 0;
+            const char **labels = berth_xcalloc(port_count + 1, sizeof(char *));
+            for (size_t i = 0; i < port_count; i++)
+                labels[i] = network->ports[i].label;
+
+            berth_error err = BERTH_ERROR_INIT;
+            if (berth_driver_validate_config(options, task->config, labels, port_count, &err) <
+                0) {
+                /* Messages from the config tree start with their own
+                 * position; others get the task's. */
+                if (strncmp(err.message, path, strlen(path)) == 0)
+                    fprintf(stderr, "%s\n", err.message);
+                else
+                    fprintf(stderr, "%s: task \"%s\": %s\n", task->origin, task->name,
+                            err.message);
+                problems++;
+            }
+            free(labels);
+        }
+    }
+    return problems;
 }

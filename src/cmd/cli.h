@@ -54,4 +54,10 @@ berth_value *cli_job_lookup(void *user_data, const char *name);
 /* Loads a job file, printing every diagnostic as FILE:LINE:COL: message.
  * Returns NULL after printing when the file is invalid. */
 berth_job *cli_load_job(const char *command, const char *path, const berth_node *node);
+
+/* Checks every task's driver config without contacting Docker, printing
+ * each problem; returns how many there were. */
+struct berth_driver_options;
+int cli_validate_tasks(const char *path, const berth_job *job,
+                       const struct berth_driver_options *options);
 #endif

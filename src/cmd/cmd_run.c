@@ -51,27 +51,6 @@ static void print_event(void *user_data, const berth_run_task_info *task, const 
     fflush(stderr);
 }
 
-static int validate_tasks(const char *path, const berth_job *job)
-{
-    berth_driver_options options = {.allow_privileged = false, .cleanup_image = true};
-    int problems = 0;
-    for (size_t g = 0; g < job->group_count; g++) {
-        for (size_t t = 0; t < job->groups[g].task_count; t++) {
-            const berth_job_task *task = &job->groups[g].tasks[t];
-            berth_error err = BERTH_ERROR_INIT;
-            if (berth_driver_validate_config(&options, task->config, &err) < 0) {
-                if (strncmp(err.message, path, strlen(path)) == 0)
-                    fprintf(stderr, "%s\n", err.message);
-                else
-                    fprintf(stderr, "%s: task \"%s\": %s\n", task->origin, task->name,
-                            err.message);
-                problems++;
-            }
-        }
-    }
-    return problems;
-}
-
 int cmd_run(int argc, char **argv)
 {
     cli_common common = {BERTH_LOG_WARN, BERTH_LOG_TEXT};
@@ -123,7 +102,8 @@ int cmd_run(int argc, char **argv)
         berth_node_free(&node);
         return 1;
     }
-    if (validate_tasks(path, job) > 0) {
+    berth_driver_options options = {.allow_privileged = false, .cleanup_image = true};
+    if (cli_validate_tasks(path, job, &options) > 0) {
         berth_job_free(job);
         berth_node_free(&node);
         return 1;
@@ -148,7 +128,6 @@ int cmd_run(int argc, char **argv)
         goto out;
     }
     berth_docker_set_cancel_flag(docker, &stop_signal);
-    berth_driver_options options = {.allow_privileged = false, .cleanup_image = true};
     berth_driver_open(docker, &options, &driver, &err);
     if (berth_driver_fingerprint(driver, &attributes, &err) < 0) {
         fprintf(stderr, "berth run: docker driver unavailable: %s\n", err.message);

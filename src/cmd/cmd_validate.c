@@ -48,22 +48,10 @@ int cmd_validate(int argc, char **argv)
     }
 
     berth_driver_options options = {.allow_privileged = false, .cleanup_image = true};
-    size_t problems = 0;
+    int problems = cli_validate_tasks(path, job, &options);
     size_t tasks = 0;
-    for (size_t g = 0; g < job->group_count; g++) {
-        for (size_t t = 0; t < job->groups[g].task_count; t++) {
-            const berth_job_task *task = &job->groups[g].tasks[t];
-            tasks++;
-            berth_error err = BERTH_ERROR_INIT;
-            if (berth_driver_validate_config(&options, task->config, &err) < 0) {
-                if (strncmp(err.message, path, strlen(path)) == 0)
-                    fprintf(stderr, "%s\n", err.message);
-                else
-                    fprintf(stderr, "%s: task \"%s\": %s\n", task->origin, task->name, err.message);
-                problems++;
-            }
-        }
-    }
+    for (size_t g = 0; g < job->group_count; g++)
+        tasks += job->groups[g].task_count;
     int status = 0;
     if (problems == 0) {
         printf("%s: job \"%s\" is valid (%zu groups, %zu tasks)\n", path, job->name,

@@ -19,10 +19,12 @@ it_finish() {
     for ((i = ${#IT_CLEANUP[@]} - 1; i >= 0; i--)); do
         eval "${IT_CLEANUP[$i]}" >/dev/null 2>&1 || true
     done
-    # Remove any container this test's job files made, found by label.
-    if [ -n "${IT_JOB_LABEL:-}" ]; then
+    # Remove any container this test's jobs left, found by their job label,
+    # and say so: a leftover is a bug the test should also have caught.
+    if [ -n "${IT_JOB:-}" ]; then
         local id
-        for id in $(api GET "/containers/json?all=1&filters=$(urlencode "{\"label\":[\"berth.test=$IT_JOB_LABEL\"]}")" | jq -r '.[].Id'); do
+        for id in $(job_containers "$IT_JOB"); do
+            echo "cleanup: removing leftover container $id" >&2
             api DELETE "/containers/$id?force=1" >/dev/null
         done
     fi
@@ -33,7 +35,10 @@ it_finish() {
 it_run_test() {
     trap it_finish EXIT
     IT_TMP=$(mktemp -d "$BERTH_TEST_WORK/$1.XXXXXX")
-    IT_JOB_LABEL="$1-$$"
+    # Job names are unique per test run so containers can be found by the
+    # berth.job label berth puts on them.
+    IT_JOB="it-${1#test_}-$$"
+    IT_JOB=${IT_JOB//_/-}
     set -e
     "$1"
 }
@@ -96,8 +101,81 @@ wait_for() {
     local deadline=$((SECONDS + seconds))
     until "$@" >/dev/null 2>&1; do
         if [ "$SECONDS" -ge "$deadline" ]; then
+            if [ -f "$IT_TMP/err" ]; then
+                echo "berth's stderr so far:" >&2
+                tail -n 20 "$IT_TMP/err" >&2
+            fi
             fail "timed out after ${seconds}s waiting for: $*"
         fi
         sleep 0.1
     done
+}
+
+# Lists ids of all containers (running or not) that berth made for job.
+job_containers() {
+    api GET "/containers/json?all=1&filters=$(urlencode "{\"label\":[\"berth.job=$1\"]}")" | jq -r '.[].Id'
+}
+
+job_container_count() {
+    job_containers "$1" | grep -c . || true
+}
+
+# start_berth ARGS...: runs berth in the background with output in
+# $IT_TMP/out and $IT_TMP/err; BERTH_PID is its pid. The test's cleanup
+# kills it if it is still running.
+start_berth() {
+    "$BERTH_BIN" "$@" >"$IT_TMP/out" 2>"$IT_TMP/err" &
+    BERTH_PID=$!
+    it_cleanup "kill -KILL $BERTH_PID"
+}
+
+# wait_berth SECONDS: waits for the background berth to exit and sets
+# BERTH_STATUS to its exit status.
+wait_berth() {
+    local seconds=$1
+    local deadline=$((SECONDS + seconds))
+    while kill -0 "$BERTH_PID" 2>/dev/null; do
+        if [ "$SECONDS" -ge "$deadline" ]; then
+            cat "$IT_TMP/err" >&2
+            fail "berth did not exit within ${seconds}s"
+        fi
+        sleep 0.1
+    done
+    BERTH_STATUS=0
+    wait "$BERTH_PID" || BERTH_STATUS=$?
+}
+
+# running_container JOB: prints the id of the job's first running
+# container, failing when there is none.
+job_has_running_container() {
+    [ -n "$(api GET "/containers/json?filters=$(urlencode "{\"label\":[\"berth.job=$1\"]}")" | jq -r '.[0].Id // empty')" ]
+}
+
+first_running_container() {
+    api GET "/containers/json?filters=$(urlencode "{\"label\":[\"berth.job=$1\"]}")" | jq -r '.[0].Id // empty'
+}
+
+# write_job FILE TASK_CONFIG_AND_RESOURCES: writes a one-group, one-task
+# job named $IT_JOB whose task body is the second argument.
+write_job() {
+    local file=$1 body=$2 count=${3:-1}
+    cat >"$file" <<JOB
+job "$IT_JOB" {
+  datacenters = ["dc1"]
+  type = "batch"
+  group "g" {
+    count = $count
+    task "t" {
+      driver = "${DRIVER:-docker}"
+$body
+    }
+  }
+}
+JOB
+}
+
+# output_lines_equal PATTERN FILE COUNT: true when FILE has COUNT lines
+# matching the grep pattern; for polling with wait_for.
+output_lines_equal() {
+    [ "$(grep -c -- "$1" "$2")" -eq "$3" ]
 }

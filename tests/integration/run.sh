@@ -63,7 +63,7 @@ for file in tests/integration/test_*.sh; do
             failed=$((failed + 1))
             failed_names+=("$name")
             echo "FAIL $name ($(($(date +%s) - start)) s)"
-            sed 's/^/    /' "$log" | tail -n 40
+            sed "s/^/    /" "$log" | tail -n 40
         fi
     done
 done

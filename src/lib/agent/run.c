@@ -345,7 +345,8 @@ static void *run_task(void *argument)
     if (start_task(task, &task->error) < 0) {
         task->failed_to_start = true;
         emit_event(task, task->error.message);
-        berth_log(BERTH_LOG_ERROR, "task failed to start", "alloc_id", task->alloc_id, "task",
+        /* berth_run_job returns this error, so it is logged below error level. */
+        berth_log(BERTH_LOG_INFO, "task failed to start", "alloc_id", task->alloc_id, "task",
                   task->task->name, "error", task->error.message, NULL);
         record_failure(task, 1);
         pthread_mutex_lock(&run->lock);

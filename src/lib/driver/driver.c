@@ -155,13 +155,45 @@ static int check_gates(const berth_driver_options *options, const berth_docker_t
     return 0;
 }
 
+/* Every port_map label must name one of the task's ports. */
+static int check_port_map(const berth_docker_task_config *config, const berth_value *raw_config,
+                          const char *const *port_labels, size_t port_count, berth_error *err)
+{
+    if (config->port_map.length == 0)
+        return 0;
+    char origin[512];
+    berth_value_describe_origin(berth_value_map_get(raw_config, "port_map"), origin,
+                                sizeof(origin));
+    if (port_count == 0)
+        return berth_error_set(err, BERTH_E_INVALID,
+                               "%sconfig option \"port_map\" maps port \"%s\", but the task has "
+                               "no network ports; add resources { network { port \"%s\" {} } }",
+                               origin, config->port_map.items[0].key,
+                               config->port_map.items[0].key);
+    for (size_t i = 0; i < config->port_map.length; i++) {
+        bool found = false;
+        for (size_t j = 0; j < port_count && !found; j++)
+            found = strcmp(port_labels[j], config->port_map.items[i].key) == 0;
+        if (!found)
+            return berth_error_set(err, BERTH_E_INVALID,
+                                   "%sport_map label \"%s\" has no port in the task's network "
+                                   "block; declare port \"%s\" {}",
+                                   origin, config->port_map.items[i].key,
+                                   config->port_map.items[i].key);
+    }
+    return 0;
+}
+
 int berth_driver_validate_config(const berth_driver_options *options, const berth_value *config,
+                                 const char *const *port_labels, size_t port_count,
                                  berth_error *err)
 {
     berth_docker_task_config decoded;
     int rc = berth_docker_task_config_decode(config, &decoded, err);
     if (rc == 0)
         rc = check_gates(options, &decoded, err);
+    if (rc == 0)
+        rc = check_port_map(&decoded, config, port_labels, port_count, err);
     if (rc == 0) {
         /* Images with ${...} are checked once interpolated, at start. */
         berth_image_ref ref;
@@ -195,21 +227,13 @@ static void add_bind(json_t *binds, const char *source, const char *target, cons
 static int add_ports(const berth_task_request *request, const berth_docker_task_config *config,
                      json_t *body, json_t *host_config, berth_error *err)
 {
-    if (config->port_map.length > 0 && request->port_count == 0)
-        return berth_error_set(err, BERTH_E_INVALID,
-                               "config option \"port_map\" maps ports, but the task has no "
-                               "network with ports; add resources { network { port \"%s\" {} } }",
-                               config->port_map.items[0].key);
-    for (size_t i = 0; i < config->port_map.length; i++) {
-        bool found = false;
-        for (size_t j = 0; j < request->port_count && !found; j++)
-            found = strcmp(request->ports[j].label, config->port_map.items[i].key) == 0;
-        if (!found)
-            return berth_error_set(err, BERTH_E_INVALID,
-                                   "port_map label \"%s\" has no port in the task's network "
-                                   "block; declare port \"%s\" {}",
-                                   config->port_map.items[i].key, config->port_map.items[i].key);
-    }
+    const char **labels = berth_xcalloc(request->port_count + 1, sizeof(char *));
+    for (size_t i = 0; i < request->port_count; i++)
+        labels[i] = request->ports[i].label;
+    int rc = check_port_map(config, request->config, labels, request->port_count, err);
+    free(labels);
+    if (rc < 0)
+        return -1;
     if (request->port_count == 0)
         return 0;
 

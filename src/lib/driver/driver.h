@@ -76,8 +76,10 @@ typedef struct berth_task_exit {
 } berth_task_exit;
 
 /* Checks a config block without contacting the engine: option names,
- * types, the image reference and agent gates. */
+ * types, the image reference, agent gates, and that every port_map label
+ * is one of port_labels (the task's network ports). */
 int berth_driver_validate_config(const berth_driver_options *options, const berth_value *config,
+                                 const char *const *port_labels, size_t port_count,
                                  berth_error *err);
 
 /* Interpolates and decodes the config, makes sure the image is present

@@ -1,0 +1,112 @@
+# The berth command line: help, version, validate, fingerprint, and bad
+# input that must fail before any container exists.
+
+test_cli_help_and_version() {
+    local out status
+    out=$("$BERTH_BIN" --help)
+    assert_contains "$out" "Usage: berth COMMAND" "berth --help"
+    out=$("$BERTH_BIN" run --help)
+    assert_contains "$out" "Usage: berth run [OPTIONS] JOBFILE" "berth run --help"
+    out=$("$BERTH_BIN" version)
+    assert_contains "$out" "berth $(cat VERSION)" "berth version"
+    status=0
+    "$BERTH_BIN" frobnicate >/dev/null 2>"$IT_TMP/err" || status=$?
+    assert_eq 2 "$status" "unknown command status"
+    assert_contains "$(cat "$IT_TMP/err")" 'unknown command "frobnicate"' "unknown command"
+    status=0
+    "$BERTH_BIN" run >/dev/null 2>&1 || status=$?
+    assert_eq 2 "$status" "run without a job file"
+    status=0
+    "$BERTH_BIN" run -bogus x.hcl >/dev/null 2>"$IT_TMP/err" || status=$?
+    assert_eq 2 "$status" "unknown option status"
+    assert_contains "$(cat "$IT_TMP/err")" 'unknown option "-bogus"' "unknown option"
+}
+
+test_cli_validate_reports_every_problem() {
+    cat >"$IT_TMP/bad.hcl" <<'JOB'
+job "bad" {
+  group "g" {
+    count = "many"
+    task "t" {
+      driver = "docker"
+      config {
+        image = "berth-test/busybox:1"
+      }
+      resourcez {}
+    }
+  }
+}
+JOB
+    local status=0
+    "$BERTH_BIN" validate "$IT_TMP/bad.hcl" >"$IT_TMP/out" 2>"$IT_TMP/err" || status=$?
+    assert_eq 1 "$status" "exit status"
+    assert_contains "$(cat "$IT_TMP/err")" "$IT_TMP/bad.hcl:3:13: \"count\" must be a whole number" "count error"
+    assert_contains "$(cat "$IT_TMP/err")" "$IT_TMP/bad.hcl:9:7: unknown key \"resourcez\" in task" "key error"
+}
+
+test_cli_validate_syntax_error_position() {
+    printf 'job "x" {\n  group "g" {\n    count = \n  }\n' >"$IT_TMP/broken.hcl"
+    local status=0
+    "$BERTH_BIN" validate "$IT_TMP/broken.hcl" >"$IT_TMP/out" 2>"$IT_TMP/err" || status=$?
+    assert_eq 1 "$status" "exit status"
+    grep -qE "^$IT_TMP/broken.hcl:[0-9]+:[0-9]+: " "$IT_TMP/err" || fail "no FILE:LINE:COL in: $(cat "$IT_TMP/err")"
+}
+
+test_cli_validate_accepts_examples() {
+    local file out
+    for file in examples/*.hcl; do
+        out=$("$BERTH_BIN" validate "$file")
+        assert_contains "$out" "is valid" "validate $file"
+    done
+}
+
+test_cli_run_rejects_bad_jobs_before_docker() {
+    # Each case: name|task body (\n for a new line)|expected error text.
+    local cases=(
+        'driver|config { image = "berth-test/busybox:1" }|berth runs only driver "docker"'
+        'typo|config { imagee = "x" }|unknown config option "imagee"'
+        'noimage|config { command = "x" }|the docker driver needs an image'
+        'badref|config { image = "Upper/Case" }|invalid image reference "Upper/Case"'
+        'portmap|config {\nimage = "berth-test/busybox:1"\nport_map { http = 80 }\n}|config option "port_map" maps port "http", but the task has no network ports'
+        'portlabel|config {\nimage = "berth-test/busybox:1"\nport_map { web = 80 }\n}\nresources {\nnetwork {\nport "http" {}\n}\n}|port_map label "web" has no port in the task'"'"'s network block'
+        'privileged|config {\nimage = "berth-test/busybox:1"\nprivileged = true\n}|docker.privileged.enabled'
+        'command|config {\nimage = "berth-test/busybox:1"\ncommand = " sh"\n}|white space at the start or end'
+        'memory|config { image = "berth-test/busybox:1" }\nresources { memory = "lots" }|"memory" must be a whole number'
+    )
+    local entry case_name body expected status
+    for entry in "${cases[@]}"; do
+        IFS='|' read -r case_name body expected <<<"$entry"
+        [ -n "$expected" ] || fail "case $case_name has no expected text"
+        body=$(printf '%b' "$body")
+        if [ "$case_name" = driver ]; then
+            DRIVER=exec write_job "$IT_TMP/$case_name.hcl" "$body"
+        else
+            write_job "$IT_TMP/$case_name.hcl" "$body"
+        fi
+        status=0
+        timeout 30 "$BERTH_BIN" run "$IT_TMP/$case_name.hcl" >"$IT_TMP/out" 2>"$IT_TMP/err" || status=$?
+        assert_eq 1 "$status" "$case_name exit status"
+        assert_contains "$(cat "$IT_TMP/err")" "$expected" "$case_name error"
+        assert_contains "$(cat "$IT_TMP/err")" "$IT_TMP/$case_name.hcl:" "$case_name error position"
+    done
+    assert_eq 0 "$(job_container_count "$IT_JOB")" "containers left"
+}
+
+test_cli_fingerprint_reports_engine() {
+    local out version
+    out=$("$BERTH_BIN" fingerprint)
+    version=$(api GET /version | jq -r .Version)
+    assert_contains "$out" "driver.docker = 1" "fingerprint"
+    assert_contains "$out" "driver.docker.version = $version" "fingerprint"
+}
+
+test_cli_fingerprint_unreachable_engine() {
+    local status=0
+    DOCKER_HOST="unix://$IT_TMP/no-engine.sock" "$BERTH_BIN" fingerprint >"$IT_TMP/out" 2>"$IT_TMP/err" || status=$?
+    assert_eq 1 "$status" "exit status"
+    assert_contains "$(cat "$IT_TMP/err")" "unix://$IT_TMP/no-engine.sock" "error names the endpoint"
+    status=0
+    DOCKER_HOST="unix://$IT_TMP/no-engine.sock" timeout 30 "$BERTH_BIN" run examples/webservice.hcl >"$IT_TMP/out" 2>"$IT_TMP/err" || status=$?
+    assert_eq 1 "$status" "run exit status"
+    assert_contains "$(cat "$IT_TMP/err")" "unix://$IT_TMP/no-engine.sock" "run error names the endpoint"
+}
