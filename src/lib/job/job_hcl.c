@@ -22,8 +22,9 @@ typedef struct decoder {
     berth_hcl_eval_context context;
 } decoder;
 
-static void add_message(char ***list, size_t *count, size_t *capacity, berth_hcl_pos pos,
-                        const char *format, va_list args)
+__attribute__((format(printf, 5, 0))) static void
+add_message(char ***list, size_t *count, size_t *capacity, berth_hcl_pos pos, const char *format,
+            va_list args)
 {
     char where[512];
     berth_hcl_pos_format(pos, where, sizeof(where));
