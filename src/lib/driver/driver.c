@@ -435,6 +435,7 @@ int berth_driver_start_task(berth_driver *driver, const berth_task_request *requ
     berth_autovalue berth_value *env = NULL;
     berth_autofree char *registry_auth = NULL;
     json_t *body = NULL;
+    image_archives archives = {0};
     berth_task_handle *handle = berth_xcalloc(1, sizeof(*handle));
     handle->container_name = container_name(request);
 
@@ -451,10 +452,9 @@ int berth_driver_start_task(berth_driver *driver, const berth_task_request *requ
         berth_image_ref_parse(config.image, &ref, err) < 0)
         goto out;
 
-    if (config.load.length > 0) {
-        berth_error_set(err, BERTH_E_INVALID, "config option \"load\" is not supported by berth yet");
+    if (berth_driver_resolve_archives(request, config.load.items, config.load.length, &archives,
+                                      err) < 0)
         goto out;
-    }
 
     /* The task sees NOMAD_PORT_<label> as the container port when port_map
      * maps the label, as in Nomad 0.6 and later. */
@@ -476,8 +476,8 @@ int berth_driver_start_task(berth_driver *driver, const berth_task_request *requ
 
     if (config.auth.present)
         registry_auth = berth_driver_registry_auth(&config.auth);
-    if (berth_driver_acquire_image(driver, &ref, registry_auth, request, &handle->image_id,
-                                   &handle->image_counted, err) < 0)
+    if (berth_driver_acquire_image(driver, &ref, registry_auth, &archives, request,
+                                   &handle->image_id, &handle->image_counted, err) < 0)
         goto out;
 
     if (create_container(driver, handle->container_name, body, &handle->container_id, err) < 0)
@@ -515,6 +515,7 @@ out:
         berth_task_handle_free(handle);
     }
     json_decref(body);
+    berth_driver_free_archives(&archives);
     berth_image_ref_free(&ref);
     berth_docker_task_config_free(&config);
     if (rc < 0)

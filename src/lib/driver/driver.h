@@ -83,8 +83,9 @@ int berth_driver_validate_config(const berth_driver_options *options, const bert
                                  berth_error *err);
 
 /* Interpolates and decodes the config, makes sure the image is present
- * (inspect, else pull), creates and starts the container. On failure no
- * container is left behind. */
+ * (inspect, else pull, or with `load` the named archives, which must be
+ * inside the allocation directory), creates and starts the container. On
+ * failure no container is left behind. */
 int berth_driver_start_task(berth_driver *driver, const berth_task_request *request,
                             berth_task_handle **out, berth_error *err);
 

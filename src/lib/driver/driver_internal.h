@@ -25,11 +25,27 @@ struct berth_driver {
     image_entry *images;
 };
 
-/* Makes sure the image is present, pulling it when needed (one pull per
- * reference at a time), and takes a reference on it. */
+/* Image archives named by the `load` option, as absolute host paths. */
+typedef struct image_archives {
+    char **paths;
+    size_t length;
+} image_archives;
+
+/* Resolves each `load` entry against the task's local dir. Relative paths
+ * and absolute paths must end up, after symlinks, inside the allocation
+ * (the parent of request->alloc_dir); a missing file is BERTH_E_NOT_FOUND.
+ * Fills out (free with berth_driver_free_archives) or fails with err. */
+int berth_driver_resolve_archives(const berth_task_request *request, char *const *load,
+                                  size_t load_count, image_archives *out, berth_error *err);
+void berth_driver_free_archives(image_archives *archives);
+
+/* Makes sure the image is present, pulling it (or, with archives, loading
+ * them) when needed, one fetch per reference at a time, and takes a
+ * reference on it. archives may be NULL or empty. */
 int berth_driver_acquire_image(berth_driver *driver, const berth_image_ref *ref,
-                               const char *registry_auth, const berth_task_request *request,
-                               char **image_id, bool *counted, berth_error *err);
+                               const char *registry_auth, const image_archives *archives,
+                               const berth_task_request *request, char **image_id,
+                               bool *counted, berth_error *err);
 
 /* Drops a reference; the last one removes an image berth fetched when
  * docker.cleanup.image is on. */
