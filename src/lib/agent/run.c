@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "agent/artifact.h"
 #include "core/buf.h"
 #include "core/log.h"
 #include "core/util.h"
@@ -289,6 +290,16 @@ static int start_task(task_run *task, berth_error *err)
     build_labels(task);
 
     const berth_job_task *spec = task->task;
+    /* Artifacts come first so `load` can name a downloaded image archive. */
+    berth_artifact_options artifact_options = {
+        .cancel = task->run->options->stop_requested,
+        .event = on_driver_event,
+        .user_data = task,
+    };
+    berth_autofree char *task_dir = berth_xasprintf("%s/%s", task->alloc_root, spec->name);
+    if (berth_artifact_fetch_all(spec->artifacts, spec->artifact_count, task_dir, task->env,
+                                 task->run->options->node, &artifact_options, err) < 0)
+        return berth_error_prefix(err, "task %s", spec->name);
     berth_task_request request = {
         .alloc_id = task->alloc_id,
         .job_name = task->run->job->name,

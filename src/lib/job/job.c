@@ -41,6 +41,12 @@ static void free_task(berth_job_task *task)
     berth_value_free(task->meta);
     free(task->kill_signal);
     free_resources(&task->resources);
+    for (size_t i = 0; i < task->artifact_count; i++) {
+        free(task->artifacts[i].source);
+        free(task->artifacts[i].destination);
+        free(task->artifacts[i].origin);
+    }
+    free(task->artifacts);
     free(task->origin);
 }
 

@@ -45,6 +45,14 @@ typedef struct berth_job_restart {
     char *mode; /* "fail" or "delay" */
 } berth_job_restart;
 
+/* A file the agent fetches into the task's folder before the task starts.
+ * berth saves the file as it is: archives are not unpacked. */
+typedef struct berth_job_artifact {
+    char *source;      /* an absolute path, file:// URL, or http(s):// URL */
+    char *destination; /* a folder relative to the task's folder; "local/" by default */
+    char *origin;
+} berth_job_artifact;
+
 typedef struct berth_job_task {
     char *name;
     char *driver;
@@ -59,6 +67,8 @@ typedef struct berth_job_task {
     berth_job_resources resources;
     int log_max_files;
     int log_max_file_size_mb;
+    berth_job_artifact *artifacts;
+    size_t artifact_count;
     char *origin;
 } berth_job_task;
 

@@ -381,6 +381,80 @@ static void decode_logs(decoder *d, const berth_hcl_item *item, berth_job_task *
     }
 }
 
+/* Accepts `options { archive = false }`, which matches what berth does
+ * anyway (files are saved as they are); any other getter option fails. */
+static void check_artifact_options(decoder *d, const berth_hcl_item *item)
+{
+    berth_autovalue berth_value *options = NULL;
+    if (!decode_map(d, item, true, &options) || options == NULL)
+        return;
+    for (size_t i = 0; i < options->as.map.length; i++) {
+        const char *key = options->as.map.keys[i];
+        const berth_value *value = options->as.map.values[i];
+        bool archive_off = strcmp(key, "archive") == 0 &&
+                           ((value->kind == BERTH_VALUE_BOOL && !value->as.boolean) ||
+                            (value->kind == BERTH_VALUE_STRING &&
+                             strcmp(value->as.string, "false") == 0));
+        if (!archive_off)
+            report_error(d, item_pos(item),
+                         "artifact option \"%s\" is not supported by berth yet; berth saves "
+                         "the file as it is, which only options { archive = false } describes",
+                         key);
+    }
+}
+
+static bool has_parent_component(const char *path)
+{
+    for (const char *p = path; (p = strstr(p, "..")) != NULL; p += 2) {
+        if ((p == path || p[-1] == '/') && (p[2] == '\0' || p[2] == '/'))
+            return true;
+    }
+    return false;
+}
+
+static void decode_artifact(decoder *d, const berth_hcl_item *item, berth_job_task *task)
+{
+    if (!item->is_block) {
+        report_error(d, item_pos(item), "\"artifact\" must be a block: artifact { source = \"...\" }");
+        return;
+    }
+    berth_job_artifact artifact = {0};
+    artifact.origin = format_origin(item->as.block.pos);
+    const berth_hcl_body *body = item->as.block.body;
+    for (size_t i = 0; i < body->length; i++) {
+        const berth_hcl_item *child = &body->items[i];
+        const char *name = item_name(child);
+        if (strcmp(name, "source") == 0) {
+            decode_string(d, child, &artifact.source);
+        } else if (strcmp(name, "destination") == 0) {
+            if (decode_string(d, child, &artifact.destination) &&
+                (artifact.destination[0] == '/' || has_parent_component(artifact.destination)))
+                report_error(d, item_pos(child),
+                             "artifact destination \"%s\" must be a folder inside the task's "
+                             "folder, such as \"local/\", without \"..\"",
+                             artifact.destination);
+        } else if (strcmp(name, "options") == 0) {
+            check_artifact_options(d, child);
+        } else if (strcmp(name, "mode") == 0 || strcmp(name, "headers") == 0 ||
+                   strcmp(name, "chown") == 0) {
+            report_error(d, item_pos(child), "artifact \"%s\" is not supported by berth yet",
+                         name);
+        } else {
+            report_unknown_key(d, child, "artifact", "source, destination, options");
+        }
+    }
+    if (artifact.source == NULL || artifact.source[0] == '\0')
+        report_error(d, item->as.block.pos,
+                     "artifact in task \"%s\" has no source; set source = \"https://...\" or "
+                     "an absolute path",
+                     task->name);
+    if (artifact.destination == NULL)
+        artifact.destination = berth_xstrdup("local/");
+    task->artifacts =
+        berth_xrealloc(task->artifacts, (task->artifact_count + 1) * sizeof(artifact));
+    task->artifacts[task->artifact_count++] = artifact;
+}
+
 static void decode_config(decoder *d, const berth_hcl_item *item, berth_job_task *task)
 {
     if (task->config != NULL) {
@@ -439,7 +513,9 @@ static void decode_task(decoder *d, const berth_hcl_block *block, berth_job_grou
             seen_resources = true;
         } else if (strcmp(name, "logs") == 0) {
             decode_logs(d, item, &task);
-        } else if (strcmp(name, "artifact") == 0 || strcmp(name, "template") == 0) {
+        } else if (strcmp(name, "artifact") == 0) {
+            decode_artifact(d, item, &task);
+        } else if (strcmp(name, "template") == 0) {
             report_error(d, item_pos(item), "task \"%s\" blocks are not supported by berth yet",
                          name);
         } else if (in_list(ignored_task_keys, name)) {
@@ -448,7 +524,7 @@ static void decode_task(decoder *d, const berth_hcl_block *block, berth_job_grou
         } else {
             report_unknown_key(d, item, "task",
                                "driver, config, env, meta, user, kill_timeout, kill_signal, "
-                               "resources, logs");
+                               "resources, logs, artifact");
         }
     }
 
