@@ -325,6 +325,46 @@ int berth_driver_acquire_image(berth_driver *driver, const berth_image_ref *ref,
     return 0;
 }
 
+/* Removes the reference berth fetched, when it still names image_id.
+ *
+ * The removal goes by reference, not by id, because one image may carry
+ * several tags: a loaded archive often holds an image that is also tagged
+ * under another name, and deleting by id would fail (409) or, with force,
+ * take the other tags too. Removing the reference untags it, and the
+ * engine deletes the image only when that was its last tag. Without force
+ * the engine rejects (409) deleting an image that a container, berth's or
+ * not, still uses; that rejection is expected and logged at debug. */
+static void remove_image(berth_driver *driver, const char *reference, const char *image_id)
+{
+    berth_error err = BERTH_ERROR_INIT;
+    char *current_id = NULL;
+    if (inspect_image_id(driver, reference, &current_id, &err) < 0) {
+        if (err.code != BERTH_E_NOT_FOUND)
+            berth_log(BERTH_LOG_WARN, "image removal failed", "image", reference, "error",
+                      err.message, NULL);
+        return;
+    }
+    bool same = strcmp(current_id, image_id) == 0;
+    free(current_id);
+    if (!same) {
+        /* Someone pulled or tagged a different image under this name since
+         * berth fetched it; that one is not berth's to remove. */
+        berth_log(BERTH_LOG_INFO, "image kept: its reference now names another image", "image",
+                  reference, "image_id", image_id, NULL);
+        return;
+    }
+    if (berth_docker_image_remove(driver->docker, reference, false, &err) < 0) {
+        if (err.code == BERTH_E_CONFLICT || err.code == BERTH_E_NOT_FOUND)
+            berth_log(BERTH_LOG_DEBUG, "image kept", "image", reference, "reason", err.message,
+                      NULL);
+        else
+            berth_log(BERTH_LOG_WARN, "image removal failed", "image", reference, "error",
+                      err.message, NULL);
+        return;
+    }
+    berth_log(BERTH_LOG_INFO, "image removed", "image", reference, "image_id", image_id, NULL);
+}
+
 void berth_driver_release_image(berth_driver *driver, const char *reference)
 {
     pthread_mutex_lock(&driver->images_lock);
@@ -346,17 +386,7 @@ void berth_driver_release_image(berth_driver *driver, const char *reference)
     if (!remove)
         return;
 
-    berth_error err = BERTH_ERROR_INIT;
-    /* Without force the engine refuses (409) to remove an image that any
-     * container, berth's or not, still uses; that refusal is expected. */
-    if (berth_docker_image_remove(driver->docker, image_id, false, &err) < 0) {
-        if (err.code != BERTH_E_CONFLICT && err.code != BERTH_E_NOT_FOUND)
-            berth_log(BERTH_LOG_WARN, "image removal failed", "image", reference, "error",
-                      err.message, NULL);
-    } else {
-        berth_log(BERTH_LOG_INFO, "image removed", "image", reference, "image_id", image_id,
-                  NULL);
-    }
+    remove_image(driver, reference, image_id);
     pthread_mutex_lock(&driver->images_lock);
     entry->busy = false;
     pthread_cond_broadcast(&driver->images_changed);
