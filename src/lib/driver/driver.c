@@ -7,6 +7,7 @@
 
 #include "core/log.h"
 #include "core/util.h"
+#include "driver/auth.h"
 #include "driver/driver_internal.h"
 #include "driver/task_config.h"
 #include "taskenv/interp.h"
@@ -24,6 +25,9 @@ int berth_driver_open(berth_docker *docker, const berth_driver_options *options,
     if (options->selinux_label != NULL && *options->selinux_label != '\0')
         driver->selinux_label = berth_xstrdup(options->selinux_label);
     driver->options.selinux_label = driver->selinux_label;
+    if (options->auth_config != NULL && *options->auth_config != '\0')
+        driver->auth_config = berth_xstrdup(options->auth_config);
+    driver->options.auth_config = driver->auth_config;
     pthread_mutex_init(&driver->images_lock, NULL);
     pthread_cond_init(&driver->images_changed, NULL);
     *out = driver;
@@ -45,6 +49,7 @@ void berth_driver_close(berth_driver *driver)
     pthread_mutex_destroy(&driver->images_lock);
     pthread_cond_destroy(&driver->images_changed);
     free(driver->selinux_label);
+    free(driver->auth_config);
     free(driver);
 }
 
@@ -102,6 +107,33 @@ char *berth_driver_registry_auth(const berth_docker_auth *auth)
     memset(text, 0, strlen(text));
     free(text);
     return encoded;
+}
+
+/* Picks the credentials for a pull, in Nomad's order: the task's auth
+ * block, then the agent's auth file (docker.auth.config), then none. Stores
+ * the X-Registry-Auth header value, or NULL, in *header. */
+static int resolve_registry_auth(berth_driver *driver, const berth_docker_task_config *config,
+                                 const berth_image_ref *ref, char **header, berth_error *err)
+{
+    *header = NULL;
+    if (config->auth.present) {
+        *header = berth_driver_registry_auth(&config->auth);
+        return 0;
+    }
+    if (driver->auth_config == NULL)
+        return 0;
+    berth_docker_auth auth;
+    bool found = false;
+    if (berth_registry_auth_from_file(driver->auth_config, ref->registry, config->ssl, &auth,
+                                      &found, err) < 0)
+        return berth_error_prefix(err, "registry credentials for %s", ref->registry);
+    if (found)
+        *header = berth_driver_registry_auth(&auth);
+    else
+        berth_log(BERTH_LOG_DEBUG, "no registry credentials in the auth file", "registry",
+                  ref->registry, "auth_config", driver->auth_config, NULL);
+    berth_registry_auth_clear(&auth);
+    return 0;
 }
 
 /* --- Validation ----------------------------------------------------------- */
@@ -474,8 +506,8 @@ int berth_driver_start_task(berth_driver *driver, const berth_task_request *requ
     if (body == NULL)
         goto out;
 
-    if (config.auth.present)
-        registry_auth = berth_driver_registry_auth(&config.auth);
+    if (resolve_registry_auth(driver, &config, &ref, &registry_auth, err) < 0)
+        goto out;
     if (berth_driver_acquire_image(driver, &ref, registry_auth, &archives, request,
                                    &handle->image_id, &handle->image_counted, err) < 0)
         goto out;

@@ -21,6 +21,7 @@ typedef struct berth_driver_options {
     bool allow_privileged;      /* docker.privileged.enabled, default false */
     bool cleanup_image;         /* docker.cleanup.image, default true */
     const char *selinux_label;  /* docker.volumes.selinuxlabel, e.g. "z"; NULL: none */
+    const char *auth_config;    /* docker.auth.config: registry credentials file; NULL: none */
 } berth_driver_options;
 
 typedef struct berth_driver berth_driver;

@@ -20,6 +20,7 @@ struct berth_driver {
     berth_docker *docker;
     berth_driver_options options;
     char *selinux_label;
+    char *auth_config; /* docker.auth.config, or NULL */
     pthread_mutex_t images_lock;
     pthread_cond_t images_changed;
     image_entry *images;
