@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/config.h"
 #include "core/util.h"
 #include "core/value.h"
 #include "driver/driver.h"
@@ -78,6 +79,36 @@ int cli_open_docker(berth_docker **out, berth_error *err)
     memset(&config, 0, sizeof(config));
     berth_docker_config_from_env(&config, &storage);
     return berth_docker_open(&config, out, err);
+}
+
+int cli_load_agent_config(const char *command, const char *const *paths, size_t path_count,
+                          berth_agent_config *config)
+{
+    berth_job_diagnostics diagnostics;
+    memset(&diagnostics, 0, sizeof(diagnostics));
+    berth_error err = BERTH_ERROR_INIT;
+    int rc = 0;
+    for (size_t i = 0; i < path_count && rc == 0; i++)
+        rc = berth_agent_config_load_file(config, paths[i], &diagnostics, &err);
+    if (rc == 0)
+        rc = berth_agent_config_finish(config, &diagnostics, &err);
+    for (size_t i = 0; i < diagnostics.warning_count; i++)
+        fprintf(stderr, "%s (warning)\n", diagnostics.warnings[i]);
+    for (size_t i = 0; i < diagnostics.error_count; i++)
+        fprintf(stderr, "%s\n", diagnostics.errors[i]);
+    if (rc < 0 && diagnostics.error_count == 0)
+        cli_print_error(command, &err);
+    berth_job_diagnostics_free(&diagnostics);
+    return rc;
+}
+
+int cli_open_docker_for_agent(const berth_agent_config *config, berth_docker **out,
+                              berth_error *err)
+{
+    berth_docker_config docker_config;
+    static berth_docker_env_storage storage;
+    berth_agent_config_docker(config, &docker_config, &storage);
+    return berth_docker_open(&docker_config, out, err);
 }
 
 static void on_stop_signal(int signal_number)

@@ -33,6 +33,19 @@ bool cli_flag(const char *argument, const char *name);
 /* Opens a Docker client from DOCKER_HOST and friends. */
 int cli_open_docker(berth_docker **out, berth_error *err);
 
+/* Loads the agent configuration files (-config, later files over earlier
+ * ones) into config, printing warnings and every error as FILE:LINE:COL:
+ * message. Returns -1 after printing when a file is invalid. */
+struct berth_agent_config;
+int cli_load_agent_config(const char *command, const char *const *paths, size_t path_count,
+                          struct berth_agent_config *config);
+
+/* Opens a Docker client from the agent configuration: its docker.endpoint
+ * and docker.tls.* options when the endpoint is set, else the
+ * environment as cli_open_docker() does. */
+int cli_open_docker_for_agent(const struct berth_agent_config *config, berth_docker **out,
+                              berth_error *err);
+
 /* Installs SIGINT and SIGTERM handlers that set *flag to the signal number. */
 void cli_handle_stop_signals(volatile sig_atomic_t *flag);
 

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "agent/config.h"
 #include "agent/ports.h"
 #include "agent/run.h"
 #include "cli.h"
@@ -27,6 +28,9 @@ static void print_usage(FILE *stream)
           "signal number after Ctrl-C or SIGTERM.\n"
           "\n"
           "Options:\n"
+          "  -config FILE       agent configuration file (datacenter, region, name,\n"
+          "                     client meta and docker.* options); repeat it to load\n"
+          "                     several, later files overriding earlier ones\n"
           "  -data-dir DIR      folder for allocation folders (default $TMPDIR or /tmp);\n"
           "                     they are removed when the run ends\n"
           "  -bind-addr IP      host address ports are published on (default 127.0.0.1)\n"
@@ -51,12 +55,78 @@ static void print_event(void *user_data, const berth_run_task_info *task, const 
     fflush(stderr);
 }
 
+/* Gives the node the agent file's datacenter, region, name, class and meta,
+ * so job files can refer to them (`${meta.rack}`, `${node.unique.name}`). */
+static void apply_agent_identity(const berth_agent_config *agent, berth_node *node)
+{
+    if (agent->datacenter != NULL) {
+        free(node->datacenter);
+        node->datacenter = berth_xstrdup(agent->datacenter);
+    }
+    if (agent->region != NULL) {
+        free(node->region);
+        node->region = berth_xstrdup(agent->region);
+    }
+    if (agent->name != NULL) {
+        free(node->name);
+        node->name = berth_xstrdup(agent->name);
+    }
+    if (agent->node_class != NULL) {
+        free(node->node_class);
+        node->node_class = berth_xstrdup(agent->node_class);
+    }
+    for (size_t i = 0; i < agent->meta->as.map.length; i++)
+        berth_value_map_set(node->meta, agent->meta->as.map.keys[i],
+                            berth_value_clone(agent->meta->as.map.values[i]));
+}
+
+/* Sets the node's datacenter and region. Without an agent file the node
+ * takes the job's first datacenter and its region, so NOMAD_DC and
+ * NOMAD_REGION read as Nomad would set them. With one, the node keeps the
+ * file's values, and a job this node could not serve in Nomad (none of its
+ * datacenters, another region) is an error. */
+static int place_job(const berth_agent_config *agent, const berth_job *job, berth_node *node)
+{
+    const char *datacenter = job->datacenter_count > 0 ? job->datacenters[0] : "dc1";
+    if (agent->datacenter != NULL) {
+        bool listed = job->datacenter_count == 0;
+        for (size_t i = 0; i < job->datacenter_count && !listed; i++)
+            listed = strcmp(job->datacenters[i], agent->datacenter) == 0;
+        if (!listed) {
+            fprintf(stderr,
+                    "berth run: job \"%s\" does not list this agent's datacenter \"%s\" in "
+                    "its datacenters; add it there or change datacenter in the agent file\n",
+                    job->name, agent->datacenter);
+            return -1;
+        }
+        datacenter = agent->datacenter;
+    }
+    const char *region = job->region;
+    if (agent->region != NULL) {
+        if (strcmp(agent->region, job->region) != 0) {
+            fprintf(stderr,
+                    "berth run: job \"%s\" is in region \"%s\", but this agent is in region "
+                    "\"%s\"; change region in the job or in the agent file\n",
+                    job->name, job->region, agent->region);
+            return -1;
+        }
+        region = agent->region;
+    }
+    free(node->datacenter);
+    node->datacenter = berth_xstrdup(datacenter);
+    free(node->region);
+    node->region = berth_xstrdup(region);
+    return 0;
+}
+
 int cmd_run(int argc, char **argv)
 {
     cli_common common = {BERTH_LOG_WARN, BERTH_LOG_TEXT};
     const char *path = NULL;
     const char *data_dir = getenv("TMPDIR");
     const char *bind_addr = "127.0.0.1";
+    berth_autofree const char **config_paths = berth_xcalloc((size_t)argc, sizeof(char *));
+    size_t config_count = 0;
     for (int i = 1; i < argc; i++) {
         const char *value = NULL;
         if (cli_flag(argv[i], "help") || cli_flag(argv[i], "h")) {
@@ -68,7 +138,9 @@ int cmd_run(int argc, char **argv)
             return EXIT_USAGE;
         if (parsed > 0)
             continue;
-        if (cli_option_value(argc, argv, &i, "data-dir", &value)) {
+        if (cli_option_value(argc, argv, &i, "config", &value)) {
+            config_paths[config_count++] = value;
+        } else if (cli_option_value(argc, argv, &i, "data-dir", &value)) {
             data_dir = value;
         } else if (cli_option_value(argc, argv, &i, "bind-addr", &value)) {
             bind_addr = value;
@@ -95,25 +167,29 @@ int cmd_run(int argc, char **argv)
     cli_setup_logging(&common);
     cli_handle_stop_signals(&stop_signal);
 
+    berth_agent_config agent;
+    berth_agent_config_init(&agent);
+    if (cli_load_agent_config("run", config_paths, config_count, &agent) < 0) {
+        berth_agent_config_free(&agent);
+        return 1;
+    }
     berth_node node;
     berth_node_init_local(&node, "dc1", "global");
+    apply_agent_identity(&agent, &node);
     berth_job *job = cli_load_job("run", path, &node);
     if (job == NULL) {
         berth_node_free(&node);
+        berth_agent_config_free(&agent);
         return 1;
     }
-    berth_driver_options options = {.allow_privileged = false, .cleanup_image = true};
-    if (cli_validate_tasks(path, job, &options) > 0) {
+    berth_driver_options options;
+    berth_agent_config_driver_options(&agent, &options);
+    if (cli_validate_tasks(path, job, &options) > 0 || place_job(&agent, job, &node) < 0) {
         berth_job_free(job);
         berth_node_free(&node);
+        berth_agent_config_free(&agent);
         return 1;
     }
-    /* This node serves the job: it takes the job's first datacenter and its
-     * region, so NOMAD_DC and NOMAD_REGION read as Nomad would set them. */
-    free(node.datacenter);
-    node.datacenter = berth_xstrdup(job->datacenter_count > 0 ? job->datacenters[0] : "dc1");
-    free(node.region);
-    node.region = berth_xstrdup(job->region);
 
     int status = 1;
     berth_error err = BERTH_ERROR_INIT;
@@ -123,7 +199,7 @@ int cmd_run(int argc, char **argv)
     bool ports_ready = false;
     berth_value *attributes = NULL;
 
-    if (cli_open_docker(&docker, &err) < 0) {
+    if (cli_open_docker_for_agent(&agent, &docker, &err) < 0) {
         cli_print_error("run", &err);
         goto out;
     }
@@ -172,5 +248,6 @@ out:
     berth_docker_close(docker);
     berth_job_free(job);
     berth_node_free(&node);
+    berth_agent_config_free(&agent);
     return status;
 }
