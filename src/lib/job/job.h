@@ -134,4 +134,24 @@ void berth_job_free(berth_job *job);
  * milliseconds. Sub-millisecond units are accepted and rounded down. */
 bool berth_parse_duration_ms(const char *text, int64_t *out);
 
+/* Decodes a job in Nomad's JSON job format: the "Job" object of a
+ * PUT /v1/jobs body, or a whole {"Job": {...}} document as
+ * `nomad job run -output` prints it. origin (a file name or "job web", may
+ * be NULL) starts every message and every config value's origin, followed
+ * by the JSON path ("job.json: Job.TaskGroups[0].Tasks[0].Config.image").
+ * Returns 0 with a new job in *out, or -1 with every problem in
+ * diagnostics and a summary in err, as berth_job_load_hcl() does. */
+int berth_job_load_json(const char *origin, const json_t *job, berth_job **out,
+                        berth_job_diagnostics *diagnostics, berth_error *err);
+
+/* Reads the JSON job file at path (at most 16 MiB) and decodes it with
+ * berth_job_load_json(), using path as the origin. */
+int berth_job_load_json_file(const char *path, berth_job **out,
+                             berth_job_diagnostics *diagnostics, berth_error *err);
+
+/* Encodes job in Nomad's JSON job format (the "Job" object, durations in
+ * nanoseconds); berth_job_load_json() reads it back into an equal job.
+ * Returns a new reference. */
+json_t *berth_job_to_json(const berth_job *job);
+
 #endif
