@@ -221,7 +221,7 @@ int berth_driver_validate_config(const berth_driver_options *options, const bert
                                  berth_error *err)
 {
     berth_docker_task_config decoded;
-    int rc = berth_docker_task_config_decode(config, &decoded, err);
+    int rc = berth_docker_task_config_check(config, &decoded, err);
     if (rc == 0)
         rc = check_gates(options, &decoded, err);
     if (rc == 0)

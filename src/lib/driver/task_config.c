@@ -60,6 +60,13 @@ static int decode_string(const berth_value *value, const char *option, char **ou
     return 0;
 }
 
+/* True for a string that still holds ${...}: its type can only be checked
+ * once the task starts and the value is interpolated. */
+static bool is_uninterpolated(const berth_value *value, bool deferred)
+{
+    return deferred && value->kind == BERTH_VALUE_STRING && strstr(value->as.string, "${") != NULL;
+}
+
 static int decode_bool(const berth_value *value, const char *option, bool *out, berth_error *err)
 {
     if (value->kind == BERTH_VALUE_BOOL) {
@@ -174,12 +181,15 @@ static int decode_string_map(const berth_value *value, const char *option,
     return 0;
 }
 
-static int decode_port_map(const berth_value *value, berth_string_map *out, berth_error *err)
+static int decode_port_map(const berth_value *value, bool deferred, berth_string_map *out,
+                           berth_error *err)
 {
     if (decode_string_map(value, "port_map", out, err) < 0)
         return -1;
     for (size_t i = 0; i < out->length; i++) {
         int64_t port = 0;
+        if (deferred && strstr(out->items[i].value, "${") != NULL)
+            continue;
         if (!berth_parse_int64(out->items[i].value, 1, 65535, &port)) {
             char origin[512];
             berth_value_describe_origin(value, origin, sizeof(origin));
@@ -237,9 +247,13 @@ static int decode_auth(const berth_value *value, berth_docker_auth *auth, berth_
     return 0;
 }
 
-static int decode_option(const char *key, const berth_value *value,
+static int decode_option(const char *key, const berth_value *value, bool deferred,
                          berth_docker_task_config *out, berth_error *err)
 {
+    static const char *const typed_options[] = {"privileged", "SSL", "ssl", "tty", "interactive",
+                                                "shm_size", NULL};
+    if (in_list(typed_options, key) && is_uninterpolated(value, deferred))
+        return 0;
     if (strcmp(key, "image") == 0)
         return decode_string(value, key, &out->image, err);
     if (strcmp(key, "load") == 0)
@@ -271,7 +285,7 @@ static int decode_option(const char *key, const berth_value *value,
     if (strcmp(key, "SSL") == 0 || strcmp(key, "ssl") == 0)
         return decode_bool(value, key, &out->ssl, err);
     if (strcmp(key, "port_map") == 0)
-        return decode_port_map(value, &out->port_map, err);
+        return decode_port_map(value, deferred, &out->port_map, err);
     if (strcmp(key, "auth") == 0)
         return decode_auth(value, &out->auth, err);
     if (strcmp(key, "tty") == 0)
@@ -285,8 +299,8 @@ static int decode_option(const char *key, const berth_value *value,
     return berth_error_set(err, BERTH_E_INTERNAL, "option \"%s\" has no decoder", key);
 }
 
-int berth_docker_task_config_decode(const berth_value *config, berth_docker_task_config *out,
-                                    berth_error *err)
+static int decode_config(const berth_value *config, bool deferred, berth_docker_task_config *out,
+                         berth_error *err)
 {
     memset(out, 0, sizeof(*out));
     out->ssl = true;
@@ -311,7 +325,7 @@ int berth_docker_task_config_decode(const berth_value *config, berth_docker_task
                 "network_mode, hostname, dns_servers, dns_search_domains, SSL, port_map, auth, "
                 "tty, interactive, shm_size, work_dir",
                 origin, key);
-        if (decode_option(key, value, out, err) < 0)
+        if (decode_option(key, value, deferred, out, err) < 0)
             return -1;
     }
 
@@ -336,6 +350,18 @@ int berth_docker_task_config_decode(const berth_value *config, berth_docker_task
                                    out->command);
     }
     return 0;
+}
+
+int berth_docker_task_config_decode(const berth_value *config, berth_docker_task_config *out,
+                                    berth_error *err)
+{
+    return decode_config(config, false, out, err);
+}
+
+int berth_docker_task_config_check(const berth_value *config, berth_docker_task_config *out,
+                                   berth_error *err)
+{
+    return decode_config(config, true, out, err);
 }
 
 static void free_list(berth_string_list *list)

@@ -61,6 +61,12 @@ typedef struct berth_docker_task_config {
  * option, the bad value and what is allowed; the first one is returned. */
 int berth_docker_task_config_decode(const berth_value *config, berth_docker_task_config *out,
                                     berth_error *err);
+/* Decodes as berth_docker_task_config_decode does, for a config that is
+ * not interpolated yet: a bool, number or port_map value given as a string
+ * with ${...} is skipped (left at its default), because only the
+ * interpolated value can be checked. */
+int berth_docker_task_config_check(const berth_value *config, berth_docker_task_config *out,
+                                   berth_error *err);
 void berth_docker_task_config_free(berth_docker_task_config *config);
 
 /* Returns the container port mapped to label, or 0 when port_map does not
