@@ -13,7 +13,8 @@ static void print_usage(FILE *stream)
           "Contacts the Docker Engine and prints the docker driver's node attributes\n"
           "as KEY = VALUE lines: driver.docker, driver.docker.version and, when the\n"
           "engine has a bridge network, driver.docker.bridge_ip. Exits 1 with the\n"
-          "endpoint it tried when the engine cannot be reached. With -config, the\n"
+          "endpoint it tried, reporting the driver unhealthy (not detected), when
+the engine cannot be reached. With -config, the\n"
           "agent file's docker.endpoint and docker.tls.* options choose the engine,\n"
           "and docker.privileged.enabled = 1 is printed when privileged containers\n"
           "are allowed.\n",
@@ -63,7 +64,8 @@ int cmd_fingerprint(int argc, char **argv)
     berth_value *attributes = NULL;
     int status = 0;
     if (berth_driver_fingerprint(driver, &attributes, &err) < 0) {
-        fprintf(stderr, "berth fingerprint: docker driver unavailable: %s\n", err.message);
+        fprintf(stderr,
+                "berth fingerprint: docker driver unhealthy (not detected): %s\n", err.message);
         status = 1;
     } else {
         for (size_t i = 0; i < attributes->as.map.length; i++)

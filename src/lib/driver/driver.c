@@ -1,5 +1,8 @@
 #include "driver/driver.h"
 
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -641,6 +644,29 @@ int berth_driver_stream_logs(berth_driver *driver, const berth_task_handle *hand
 
 /* --- Fingerprint ------------------------------------------------------------ */
 
+/* The first IPv4 address of a host interface, or NULL. Engines such as
+ * 20.10 leave Gateway out of the bridge network's IPAM config, and then the
+ * bridge interface's own address is the gateway. This only works when berth
+ * runs on the engine's host. */
+static char *interface_ipv4(const char *name)
+{
+    struct ifaddrs *list = NULL;
+    if (getifaddrs(&list) < 0)
+        return NULL;
+    char *found = NULL;
+    for (struct ifaddrs *entry = list; entry != NULL && found == NULL; entry = entry->ifa_next) {
+        if (entry->ifa_addr == NULL || entry->ifa_addr->sa_family != AF_INET ||
+            strcmp(entry->ifa_name, name) != 0)
+            continue;
+        char text[INET_ADDRSTRLEN];
+        const struct sockaddr_in *address = (const struct sockaddr_in *)entry->ifa_addr;
+        if (inet_ntop(AF_INET, &address->sin_addr, text, sizeof(text)) != NULL)
+            found = berth_xstrdup(text);
+    }
+    freeifaddrs(list);
+    return found;
+}
+
 int berth_driver_fingerprint(berth_driver *driver, berth_value **attributes, berth_error *err)
 {
     json_t *version = NULL;
@@ -661,8 +687,15 @@ int berth_driver_fingerprint(berth_driver *driver, berth_value **attributes, ber
     if (berth_docker_network_inspect(driver->docker, "bridge", &network, &network_err) == 0) {
         json_t *configs = json_object_get(json_object_get(network, "IPAM"), "Config");
         const char *gateway = json_string_value(json_object_get(json_array_get(configs, 0), "Gateway"));
+        const char *bridge = json_string_value(json_object_get(
+            json_object_get(network, "Options"), "com.docker.network.bridge.name"));
+        berth_autofree char *address = NULL;
+        if (gateway == NULL || *gateway == '\0')
+            address = interface_ipv4(bridge != NULL && *bridge != '\0' ? bridge : "docker0");
         if (gateway != NULL && *gateway != '\0')
             berth_value_map_set(map, "driver.docker.bridge_ip", berth_value_new_string(gateway));
+        else if (address != NULL)
+            berth_value_map_set(map, "driver.docker.bridge_ip", berth_value_new_string(address));
         json_decref(network);
     }
     *attributes = map;
