@@ -4,7 +4,7 @@
 # Engine; see tests/integration/run.sh for how the engine is found).
 
 CC ?= cc
-PKGS := libcurl jansson
+PKGS := libcurl jansson sqlite3 libmicrohttpd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

@@ -145,6 +145,12 @@ typedef struct berth_docker_logs_options {
     bool follow;
     bool tty;      /* the container has a TTY: the stream is raw, not framed */
     int64_t since; /* unix seconds; 0: from the start */
+    /* Unix nanoseconds, sent as "SECONDS.NANOSECONDS"; when non-zero it
+     * replaces since. The engine returns entries at or after that time. */
+    int64_t since_ns;
+    /* Prefix each line with its RFC 3339 time stamp with nanoseconds and a
+     * space, so a reader can resume exactly where it stopped. */
+    bool timestamps;
 } berth_docker_logs_options;
 
 /* GET /containers/ID/logs?stdout=1&stderr=1[&follow=1][&since=N]. Without a

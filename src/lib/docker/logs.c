@@ -91,9 +91,14 @@ int berth_docker_container_logs(berth_docker *docker, const char *id,
 
     berth_autofree char *escaped = berth_docker_escape(id, false);
     berth_autofree char *path = berth_xasprintf("/containers/%s/logs", escaped);
-    char since[32] = "";
-    if (options->since > 0)
+    char since[48] = "";
+    if (options->since_ns > 0)
+        snprintf(since, sizeof(since), "&since=%" PRId64 ".%09" PRId64,
+                 options->since_ns / 1000000000, options->since_ns % 1000000000);
+    else if (options->since > 0)
         snprintf(since, sizeof(since), "&since=%" PRId64, options->since);
+    if (options->timestamps)
+        strncat(since, "&timestamps=1", sizeof(since) - strlen(since) - 1);
     berth_autofree char *query =
         berth_xasprintf("stdout=1&stderr=1%s%s", options->follow ? "&follow=1" : "", since);
     struct logs_stream stream = {.tty = options->tty, .output = output, .user_data = user_data};

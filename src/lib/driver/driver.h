@@ -110,6 +110,16 @@ int berth_driver_stream_logs(berth_driver *driver, const berth_task_handle *hand
 
 void berth_task_handle_free(berth_task_handle *handle);
 
+/* Takes a reference on an image for a task re-attached after an agent
+ * restart, as berth_driver_start_task did when it started; fetched_by_berth
+ * restores whether cleanup may remove the image. */
+void berth_driver_retain_image(berth_driver *driver, const char *reference, const char *image_id,
+                               bool fetched_by_berth);
+
+/* Reports whether berth pulled or loaded the image, so the agent can keep
+ * that across restarts. */
+bool berth_driver_image_fetched(berth_driver *driver, const char *reference);
+
 /* Fills a map of node attributes: driver.docker = "1",
  * driver.docker.version, docker.privileged.enabled when allowed, and
  * driver.docker.bridge_ip when the engine has a bridge network. */

@@ -392,3 +392,27 @@ void berth_driver_release_image(berth_driver *driver, const char *reference)
     pthread_cond_broadcast(&driver->images_changed);
     pthread_mutex_unlock(&driver->images_lock);
 }
+
+void berth_driver_retain_image(berth_driver *driver, const char *reference, const char *image_id,
+                               bool fetched_by_berth)
+{
+    pthread_mutex_lock(&driver->images_lock);
+    image_entry *entry = find_entry(driver, reference);
+    while (entry->busy)
+        pthread_cond_wait(&driver->images_changed, &driver->images_lock);
+    entry->references++;
+    if (fetched_by_berth)
+        entry->fetched_by_berth = true;
+    if (entry->image_id == NULL && image_id != NULL)
+        entry->image_id = berth_xstrdup(image_id);
+    pthread_mutex_unlock(&driver->images_lock);
+}
+
+bool berth_driver_image_fetched(berth_driver *driver, const char *reference)
+{
+    pthread_mutex_lock(&driver->images_lock);
+    image_entry *entry = find_entry(driver, reference);
+    bool fetched = entry->fetched_by_berth;
+    pthread_mutex_unlock(&driver->images_lock);
+    return fetched;
+}
