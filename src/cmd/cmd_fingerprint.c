@@ -13,8 +13,8 @@ static void print_usage(FILE *stream)
           "Contacts the Docker Engine and prints the docker driver's node attributes\n"
           "as KEY = VALUE lines: driver.docker, driver.docker.version and, when the\n"
           "engine has a bridge network, driver.docker.bridge_ip. Exits 1 with the\n"
-          "endpoint it tried, reporting the driver unhealthy (not detected), when
-the engine cannot be reached. With -config, the\n"
+          "endpoint it tried, reporting the driver unhealthy (not detected), when\n"
+          "the engine cannot be reached. With -config, the\n"
           "agent file's docker.endpoint and docker.tls.* options choose the engine,\n"
           "and docker.privileged.enabled = 1 is printed when privileged containers\n"
           "are allowed.\n",
