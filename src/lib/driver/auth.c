@@ -68,7 +68,8 @@ static char *base64_decode(const char *text)
         length--;
     if (length % 4 == 1)
         return NULL;
-    char *out = berth_xmalloc(length / 4 * 3 + 3);
+    /* Zeroed, so wipe_free() finds a NUL after a partial decode. */
+    char *out = berth_xcalloc(length / 4 * 3 + 3, 1);
     size_t o = 0;
     unsigned accumulator = 0;
     int bits = 0;
