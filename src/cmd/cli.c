@@ -174,7 +174,11 @@ berth_job *cli_load_job(const char *command, const char *path, const berth_node 
     memset(&diagnostics, 0, sizeof(diagnostics));
     berth_job *job = NULL;
     berth_error err = BERTH_ERROR_INIT;
-    int rc = berth_job_load_hcl_file(path, &options, &job, &diagnostics, &err);
+    /* A .json file is a job in Nomad's JSON job format, as the HTTP API
+     * takes it; anything else is HCL. */
+    int rc = berth_str_has_suffix(path, ".json")
+                 ? berth_job_load_json_file(path, &job, &diagnostics, &err)
+                 : berth_job_load_hcl_file(path, &options, &job, &diagnostics, &err);
     for (size_t i = 0; i < diagnostics.warning_count; i++)
         fprintf(stderr, "%s (warning)\n", diagnostics.warnings[i]);
     if (rc < 0) {

@@ -64,8 +64,10 @@ int cmd_version(int argc, char **argv);
  * text "${NAME}" so the driver interpolates it when the task starts. */
 berth_value *cli_job_lookup(void *user_data, const char *name);
 
-/* Loads a job file, printing every diagnostic as FILE:LINE:COL: message.
- * Returns NULL after printing when the file is invalid. */
+/* Loads a job file (HCL, or Nomad's JSON job format when the name ends in
+ * .json), printing every diagnostic as FILE:LINE:COL: message or, for
+ * JSON, FILE: JSON.PATH: message. Returns NULL after printing when the
+ * file is invalid. */
 berth_job *cli_load_job(const char *command, const char *path, const berth_node *node);
 
 /* Checks every task's driver config without contacting Docker, printing
