@@ -52,6 +52,31 @@ test_cli_validate_syntax_error_position() {
     grep -qE "^$IT_TMP/broken.hcl:[0-9]+:[0-9]+: " "$IT_TMP/err" || fail "no FILE:LINE:COL in: $(cat "$IT_TMP/err")"
 }
 
+test_cli_validate_json_job() {
+    cat >"$IT_TMP/job.json" <<'JOB'
+{"Job": {"ID": "web", "Update": {"MaxParallel": 1},
+ "TaskGroups": [{"Name": "g", "Tasks": [{"Name": "t", "Driver": "docker",
+   "Config": {"image": "berth-test/busybox:1", "port_map": [{"http": 80}]},
+   "Resources": {"Networks": [{"DynamicPorts": [{"Label": "http", "Value": 0}]}]}}]}]}}
+JOB
+    local out status=0
+    out=$("$BERTH_BIN" validate "$IT_TMP/job.json" 2>"$IT_TMP/err")
+    assert_contains "$out" 'job "web" is valid' "valid JSON job"
+    assert_contains "$(cat "$IT_TMP/err")" "$IT_TMP/job.json: Job.Update: accepted and ignored" "ignored field warning"
+
+    sed -e 's/"image": "berth-test\/busybox:1"/"image": "berth-test\/busybox:1", "imagee": 1/' \
+        -e 's/"Networks"/"CPU": "many", "Networks"/' "$IT_TMP/job.json" >"$IT_TMP/bad.json"
+    "$BERTH_BIN" validate "$IT_TMP/bad.json" >"$IT_TMP/out" 2>"$IT_TMP/err" || status=$?
+    assert_eq 1 "$status" "exit status"
+    assert_contains "$(cat "$IT_TMP/err")" "$IT_TMP/bad.json: Job.TaskGroups[0].Tasks[0].Resources.CPU: must be a whole number, not a string" "CPU error"
+
+    sed -e 's/"CPU": "many", //' "$IT_TMP/bad.json" >"$IT_TMP/typo.json"
+    status=0
+    "$BERTH_BIN" validate "$IT_TMP/typo.json" >"$IT_TMP/out" 2>"$IT_TMP/err" || status=$?
+    assert_eq 1 "$status" "config typo exit status"
+    assert_contains "$(cat "$IT_TMP/err")" "$IT_TMP/typo.json: Job.TaskGroups[0].Tasks[0].Config.imagee: unknown config option" "config option error"
+}
+
 test_cli_validate_accepts_examples() {
     local file out
     for file in examples/*.hcl; do
