@@ -74,7 +74,7 @@ unit: $(UNIT_BINS)
 fuzz-replay: build/asan/tests/fuzz_hcl_replay
 	build/asan/tests/fuzz_hcl_replay tests/fuzz/corpus/hcl
 
-integration: build/berth build/asan/berth build/asan/tests/test_docker_engine
+integration: build/berth build/asan/berth build/asan/tests/test_docker_engine build/asan/tests/test_agent_engine
 	tests/integration/run.sh
 
 check: unit fuzz-replay integration

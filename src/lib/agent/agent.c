@@ -72,6 +72,13 @@ static json_t *task_state_json(const agent_task *task, bool with_events)
  * runtime facts a restarted agent needs to re-attach. Lock held. */
 static json_t *alloc_to_json(const agent_alloc *alloc, bool with_events)
 {
+    pthread_mutex_lock(&alloc->agent->log_lock);
+    int64_t *positions = berth_xcalloc(2 * alloc->task_count + 2, sizeof(int64_t));
+    for (size_t i = 0; i < alloc->task_count; i++) {
+        positions[2 * i] = alloc->tasks[i].log_position_ns[0];
+        positions[2 * i + 1] = alloc->tasks[i].log_position_ns[1];
+    }
+    pthread_mutex_unlock(&alloc->agent->log_lock);
     json_t *task_states = json_object();
     json_t *private_tasks = json_object();
     for (size_t i = 0; i < alloc->task_count; i++) {
@@ -82,10 +89,10 @@ static json_t *alloc_to_json(const agent_alloc *alloc, bool with_events)
             task->container_id, "Image", task->image, "ImageID", task->image_id, "ImageFetched",
             task->image_fetched, "Tty", task->tty, "Ports", ports_to_json(task), "WindowStart",
             (json_int_t)task->window_start_ns, "WindowRestarts", task->window_restarts,
-            "LogPositions", (json_int_t)task->log_position_ns[0],
-            (json_int_t)task->log_position_ns[1]);
+            "LogPositions", (json_int_t)positions[2 * i], (json_int_t)positions[2 * i + 1]);
         json_object_set_new(private_tasks, task->spec->name, runtime);
     }
+    free(positions);
     char name[512];
     snprintf(name, sizeof(name), "%s.%s[%d]", alloc->job->name, alloc->group->name, alloc->index);
     return json_pack("{s:s, s:s, s:s, s:I, s:s, s:i, s:s, s:s, s:s, s:I, s:I, s:O, s:o, s:{s:o}}",

@@ -39,7 +39,9 @@ typedef struct agent_task {
     bool tty;
     berth_port_binding *ports;
     size_t port_count;
-    int64_t log_position_ns[2]; /* time stamp of the last line written, stdout and stderr */
+    /* Time stamp of the last line written, stdout and stderr; guarded by
+     * agent->log_lock. */
+    int64_t log_position_ns[2];
     json_t *events;             /* the task's events, oldest first */
 
     /* Runtime only. */
@@ -100,6 +102,10 @@ struct berth_agent {
     berth_value *driver_attributes;
 
     bool stopping;
+    /* Guards every task's log_position_ns and log writes, so closing the
+     * agent can stop all writers before it saves their positions. */
+    pthread_mutex_t log_lock;
+    bool logs_stopped;
     pthread_t monitor;
     bool monitor_started;
 };

@@ -371,6 +371,7 @@ int berth_agent_open(const berth_agent_options *options, berth_agent **out, bert
         return berth_error_set(err, BERTH_E_INVALID, "the agent needs a data_dir");
     berth_agent *agent = berth_xcalloc(1, sizeof(*agent));
     pthread_mutex_init(&agent->lock, NULL);
+    pthread_mutex_init(&agent->log_lock, NULL);
     pthread_cond_init(&agent->changed, NULL);
     agent->data_dir = berth_xstrdup(options->data_dir);
     agent->alloc_root = berth_xasprintf("%s/alloc", options->data_dir);
@@ -435,6 +436,16 @@ void berth_agent_close(berth_agent *agent)
     pthread_mutex_unlock(&agent->lock);
     if (agent->monitor_started)
         pthread_join(agent->monitor, NULL);
+    /* Stop every log writer, then save the positions they reached so the
+     * next agent continues from there. */
+    pthread_mutex_lock(&agent->log_lock);
+    agent->logs_stopped = true;
+    pthread_mutex_unlock(&agent->log_lock);
+    pthread_mutex_lock(&agent->lock);
+    agent_alloc *allocs = agent->allocs;
+    pthread_mutex_unlock(&agent->lock);
+    for (agent_alloc *alloc = allocs; alloc != NULL; alloc = alloc->next)
+        agent_persist_alloc(alloc);
     /* NOTE: task threads may be blocked in an engine call (wait, logs), so
      * they are not joined and the agent's memory is not freed: the process
      * exits right after, and the containers keep running for the next

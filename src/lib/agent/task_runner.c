@@ -3,6 +3,8 @@
  * engine outage by re-attaching to the same container once the engine is
  * back. */
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,6 +135,7 @@ static int build_env(agent_task *task, berth_error *err)
 typedef struct log_writer {
     agent_task *task;
     berth_log_rotator rotators[2];
+    int position_fd[2];
     berth_buf pending[2];
     bool open;
 } log_writer;
@@ -170,11 +173,35 @@ static bool parse_timestamp(const char *text, size_t length, int64_t *out)
     return true;
 }
 
+/* The position file keeps the time stamp of the last line written to a
+ * stream, next to the log. It is rewritten after every line without fsync:
+ * it survives the agent being killed (not a power loss), so a restarted
+ * agent resumes where this one stopped. */
+static char *position_path(const agent_task *task, int index)
+{
+    return berth_xasprintf("%s/alloc/logs/.%s.%s.position", task->alloc->dir, task->spec->name,
+                           index == 0 ? "stdout" : "stderr");
+}
+
+static int64_t read_position(const agent_task *task, int index)
+{
+    berth_autofree char *path = position_path(task, index);
+    berth_autofree char *text = NULL;
+    int64_t position = 0;
+    if (berth_read_file(path, 64, &text, NULL, NULL) == 0) {
+        text[strcspn(text, " \n")] = '\0';
+        if (!berth_parse_int64(text, 0, INT64_MAX, &position))
+            position = 0;
+    }
+    return position;
+}
+
 /* Writes one time-stamped line, skipping lines at or before the recorded
  * position so re-attaching after a restart writes nothing twice. */
 static void write_line(log_writer *writer, int index, const char *line, size_t length)
 {
     agent_task *task = writer->task;
+    berth_agent *agent = task->alloc->agent;
     const char *space = memchr(line, ' ', length);
     int64_t stamp = 0;
     const char *content = line;
@@ -182,21 +209,29 @@ static void write_line(log_writer *writer, int index, const char *line, size_t l
     if (space != NULL && parse_timestamp(line, (size_t)(space - line), &stamp)) {
         content = space + 1;
         content_length = length - (size_t)(space - line) - 1;
-        if (stamp <= task->log_position_ns[index])
-            return;
+    }
+    pthread_mutex_lock(&agent->log_lock);
+    if (agent->logs_stopped || (stamp > 0 && stamp <= task->log_position_ns[index])) {
+        pthread_mutex_unlock(&agent->log_lock);
+        return;
     }
     berth_error err = BERTH_ERROR_INIT;
     if (berth_log_rotator_write(&writer->rotators[index], content, content_length, &err) < 0 ||
         berth_log_rotator_write(&writer->rotators[index], "\n", 1, &err) < 0) {
+        pthread_mutex_unlock(&agent->log_lock);
         berth_log(BERTH_LOG_ERROR, "writing the task log failed", "alloc_id", task->alloc->id,
                   "task", task->spec->name, "error", err.message, NULL);
         return;
     }
     if (stamp > 0) {
-        pthread_mutex_lock(&task->alloc->agent->lock);
         task->log_position_ns[index] = stamp;
-        pthread_mutex_unlock(&task->alloc->agent->lock);
+        char text[32];
+        int text_length = snprintf(text, sizeof(text), "%020lld\n", (long long)stamp);
+        if (pwrite(writer->position_fd[index], text, (size_t)text_length, 0) != text_length)
+            berth_log(BERTH_LOG_WARN, "saving the log position failed", "alloc_id",
+                      task->alloc->id, "task", task->spec->name, NULL);
     }
+    pthread_mutex_unlock(&agent->log_lock);
 }
 
 static void on_log_output(void *user_data, int stream, const char *data, size_t length)
@@ -247,11 +282,18 @@ static void *follow_logs(void *argument)
     berth_buf_init(&writer.pending[0], MAX_LOG_LINE);
     berth_buf_init(&writer.pending[1], MAX_LOG_LINE);
 
-    pthread_mutex_lock(&agent->lock);
+    pthread_mutex_lock(&agent->log_lock);
+    for (int i = 0; i < 2; i++) {
+        int64_t saved = read_position(task, i);
+        if (saved > task->log_position_ns[i])
+            task->log_position_ns[i] = saved;
+        berth_autofree char *path = position_path(task, i);
+        writer.position_fd[i] = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    }
     int64_t since = task->log_position_ns[0];
     if (task->log_position_ns[1] != 0 && (since == 0 || task->log_position_ns[1] < since))
         since = task->log_position_ns[1];
-    pthread_mutex_unlock(&agent->lock);
+    pthread_mutex_unlock(&agent->log_lock);
 
     /* Ask from the oldest position of the two streams; lines already
      * written are skipped by their time stamps. */
@@ -266,6 +308,8 @@ static void *follow_logs(void *argument)
             write_line(&writer, i, writer.pending[i].data, writer.pending[i].length);
         berth_buf_free(&writer.pending[i]);
         berth_log_rotator_close(&writer.rotators[i]);
+        if (writer.position_fd[i] >= 0)
+            close(writer.position_fd[i]);
     }
     return NULL;
 }
@@ -332,10 +376,17 @@ static void record_container(agent_task *task)
     task->tty = task->handle->tty;
     task->state = AGENT_TASK_RUNNING;
     task->started_at_ns = agent_now_ns();
-    task->log_position_ns[0] = 0;
-    task->log_position_ns[1] = 0;
     agent_alloc_update_status(task->alloc);
     pthread_mutex_unlock(&agent->lock);
+    /* A new container's log starts at its own beginning, so the positions of
+     * the previous one no longer apply. */
+    pthread_mutex_lock(&agent->log_lock);
+    for (int i = 0; i < 2; i++) {
+        task->log_position_ns[i] = 0;
+        berth_autofree char *path = position_path(task, i);
+        unlink(path);
+    }
+    pthread_mutex_unlock(&agent->log_lock);
     agent_persist_alloc(task->alloc);
 }
 

@@ -1,0 +1,346 @@
+/* The agent core against a real Docker Engine, through its library
+ * interface: tasks run, restart by policy, write log files, stop, and are
+ * re-attached by a second agent on the same data_dir. Runs only when
+ * BERTH_TEST_DOCKER_HOST names an engine; the integration suite does that. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent/agent.h"
+#include "core/buf.h"
+#include "core/util.h"
+#include "job/job.h"
+
+typedef struct fixture {
+    char data_dir[64];
+    berth_agent_options options;
+    berth_agent *agent;
+    char job_id[64];
+} fixture;
+
+static int remove_entry(const char *path, const struct stat *info, int type, struct FTW *ftw)
+{
+    (void)info;
+    (void)type;
+    (void)ftw;
+    remove(path);
+    return 0;
+}
+
+static int setup(void **state)
+{
+    const char *host = getenv("BERTH_TEST_DOCKER_HOST");
+    if (host == NULL || *host == '\0')
+        return 0;
+    fixture *f = berth_xcalloc(1, sizeof(*f));
+    snprintf(f->data_dir, sizeof(f->data_dir), "/tmp/berth-agent-test.XXXXXX");
+    if (mkdtemp(f->data_dir) == NULL)
+        return -1;
+    snprintf(f->job_id, sizeof(f->job_id), "agent-unit-%d", (int)getpid());
+    f->options.data_dir = f->data_dir;
+    f->options.docker.endpoint = host;
+    f->options.driver.cleanup_image = true;
+    *state = f;
+    return 0;
+}
+
+/* Removes every container the test's jobs made, even after a failure. */
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    if (f == NULL)
+        return 0;
+    char command[512];
+    snprintf(command, sizeof(command),
+             "curl -s --unix-socket %s 'http://localhost/containers/json?all=1' | "
+             "jq -r '.[] | select(.Labels[\"berth.job\"] | startswith(\"%s\")) | .Id' | "
+             "while read id; do curl -s -X DELETE --unix-socket %s "
+             "\"http://localhost/containers/$id?force=1\" >/dev/null; done",
+             getenv("BERTH_TEST_DOCKER_HOST") + strlen("unix://"), f->job_id,
+             getenv("BERTH_TEST_DOCKER_HOST") + strlen("unix://"));
+    if (system(command) != 0)
+        print_message("cleanup command failed\n");
+    if (getenv("BERTH_TEST_KEEP") == NULL)
+        nftw(f->data_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    free(f);
+    return 0;
+}
+
+static json_t *job_from_hcl(const char *text)
+{
+    berth_job *job = NULL;
+    berth_job_diagnostics diagnostics;
+    memset(&diagnostics, 0, sizeof(diagnostics));
+    berth_error err = BERTH_ERROR_INIT;
+    if (berth_job_load_hcl("job.hcl", text, strlen(text), NULL, &job, &diagnostics, &err) < 0)
+        fail_msg("job does not load: %s", err.message);
+    berth_job_diagnostics_free(&diagnostics);
+    json_t *doc = berth_job_to_json(job);
+    berth_job_free(job);
+    return doc;
+}
+
+static char *format_job(const fixture *f, const char *suffix, const char *type,
+                        const char *group_extra, const char *task_body)
+{
+    return berth_xasprintf("job \"%s-%s\" {\n  type = \"%s\"\n  group \"g\" {\n%s\n"
+                           "    task \"t\" {\n      driver = \"docker\"\n%s\n    }\n  }\n}\n",
+                           f->job_id, suffix, type, group_extra, task_body);
+}
+
+static json_t *register_job(fixture *f, const char *text)
+{
+    json_t *doc = job_from_hcl(text);
+    json_t *reply = NULL;
+    berth_error err = BERTH_ERROR_INIT;
+    if (berth_agent_register_job(f->agent, doc, &reply, &err) < 0)
+        fail_msg("register failed: %s", err.message);
+    json_decref(reply);
+    return doc;
+}
+
+/* Returns the first allocation of the job (new reference). */
+static json_t *first_alloc(fixture *f, const char *job_id)
+{
+    json_t *list = NULL;
+    berth_error err = BERTH_ERROR_INIT;
+    if (berth_agent_job_allocations(f->agent, job_id, &list, &err) < 0)
+        fail_msg("allocations: %s", err.message);
+    const char *id = json_string_value(json_object_get(json_array_get(list, 0), "ID"));
+    json_t *alloc = NULL;
+    if (id == NULL || berth_agent_get_allocation(f->agent, id, &alloc, &err) < 0)
+        fail_msg("no allocation for %s", job_id);
+    json_decref(list);
+    return alloc;
+}
+
+static const char *task_field(const json_t *alloc, const char *field)
+{
+    return json_string_value(json_object_get(
+        json_object_get(json_object_get(alloc, "TaskStates"), "t"), field));
+}
+
+/* Polls until the task's State is expected, for at most seconds. */
+static json_t *wait_task_state(fixture *f, const char *job_id, const char *expected, int seconds)
+{
+    for (int i = 0; i < seconds * 10; i++) {
+        json_t *alloc = first_alloc(f, job_id);
+        const char *state = task_field(alloc, "State");
+        if (state != NULL && strcmp(state, expected) == 0)
+            return alloc;
+        json_decref(alloc);
+        struct timespec pause = {0, 100 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+    }
+    json_t *alloc = first_alloc(f, job_id);
+    char *dump = json_dumps(alloc, JSON_INDENT(2));
+    fail_msg("task never reached %s: %s", expected, dump);
+    return NULL;
+}
+
+static size_t count_events(const json_t *alloc, const char *type)
+{
+    const json_t *events =
+        json_object_get(json_object_get(json_object_get(alloc, "TaskStates"), "t"), "Events");
+    size_t count = 0;
+    size_t index;
+    const json_t *event;
+    json_array_foreach(events, index, event)
+    {
+        if (strcmp(json_string_value(json_object_get(event, "Type")), type) == 0)
+            count++;
+    }
+    return count;
+}
+
+static char *read_log(fixture *f, const json_t *alloc, const char *stream)
+{
+    char **paths = NULL;
+    size_t count = 0;
+    berth_error err = BERTH_ERROR_INIT;
+    const char *id = json_string_value(json_object_get(alloc, "ID"));
+    if (berth_agent_log_files(f->agent, id, "t", stream, &paths, &count, &err) < 0)
+        fail_msg("log files: %s", err.message);
+    berth_buf all;
+    berth_buf_init(&all, 1 << 20);
+    for (size_t i = 0; i < count; i++) {
+        char *text = NULL;
+        size_t length = 0;
+        if (berth_read_file(paths[i], 1 << 20, &text, &length, &err) == 0)
+            berth_buf_append(&all, text, length, NULL);
+        free(text);
+        free(paths[i]);
+    }
+    free(paths);
+    return berth_buf_steal(&all);
+}
+
+static bool open_agent(fixture *f)
+{
+    if (f == NULL) {
+        skip();
+        return false;
+    }
+    berth_error err = BERTH_ERROR_INIT;
+    if (berth_agent_open(&f->options, &f->agent, &err) < 0)
+        fail_msg("open: %s", err.message);
+    return true;
+}
+
+static void agent_batch_task_completes(void **state)
+{
+    fixture *f = *state;
+    if (!open_agent(f))
+        return;
+    berth_autofree char *text = format_job(
+        f, "ok", "batch", "",
+        "      config {\n        image = \"berth-test/busybox:1\"\n        command = \"sh\"\n"
+        "        args = [\"-c\", \"echo out-$NOMAD_TASK_NAME; echo err >&2\"]\n      }");
+    json_decref(register_job(f, text));
+    berth_autofree char *job_id = berth_xasprintf("%s-ok", f->job_id);
+    json_t *alloc = wait_task_state(f, job_id, "dead", 30);
+    assert_string_equal(json_string_value(json_object_get(alloc, "ClientStatus")), "complete");
+    assert_false(json_is_true(json_object_get(
+        json_object_get(json_object_get(alloc, "TaskStates"), "t"), "Failed")));
+    assert_int_equal(count_events(alloc, "Received"), 1);
+    assert_int_equal(count_events(alloc, "Started"), 1);
+    assert_int_equal(count_events(alloc, "Terminated"), 2); /* exit code, then completion */
+    berth_autofree char *out = read_log(f, alloc, "stdout");
+    berth_autofree char *err_text = read_log(f, alloc, "stderr");
+    assert_string_equal(out, "out-t\n");
+    assert_string_equal(err_text, "err\n");
+    json_decref(alloc);
+
+    json_t *job = NULL;
+    berth_error err = BERTH_ERROR_INIT;
+    assert_int_equal(berth_agent_get_job(f->agent, job_id, &job, &err), 0);
+    assert_string_equal(json_string_value(json_object_get(job, "Status")), "dead");
+    json_decref(job);
+    assert_int_equal(berth_agent_get_job(f->agent, "no-such-job", &job, &err), -1);
+    assert_int_equal(err.code, BERTH_E_NOT_FOUND);
+    berth_agent_close(f->agent);
+}
+
+static void agent_restart_policy_fail_mode(void **state)
+{
+    fixture *f = *state;
+    if (!open_agent(f))
+        return;
+    berth_autofree char *text = format_job(
+        f, "restart", "service",
+        "    restart {\n      attempts = 2\n      interval = \"1m\"\n      delay = \"100ms\"\n"
+        "      mode = \"fail\"\n    }",
+        "      config {\n        image = \"berth-test/busybox:1\"\n        command = \"sh\"\n"
+        "        args = [\"-c\", \"echo attempt; exit 3\"]\n      }");
+    json_decref(register_job(f, text));
+    berth_autofree char *job_id = berth_xasprintf("%s-restart", f->job_id);
+    json_t *alloc = wait_task_state(f, job_id, "dead", 60);
+    json_t *task = json_object_get(json_object_get(alloc, "TaskStates"), "t");
+    assert_true(json_is_true(json_object_get(task, "Failed")));
+    assert_int_equal(json_integer_value(json_object_get(task, "Restarts")), 2);
+    assert_int_equal(count_events(alloc, "Started"), 3);
+    assert_int_equal(count_events(alloc, "Restarting"), 2);
+    assert_int_equal(count_events(alloc, "Not Restarting"), 1);
+    assert_string_equal(json_string_value(json_object_get(alloc, "ClientStatus")), "failed");
+    berth_autofree char *out = read_log(f, alloc, "stdout");
+    assert_string_equal(out, "attempt\nattempt\nattempt\n");
+    json_decref(alloc);
+    berth_agent_close(f->agent);
+}
+
+static void agent_reattaches_after_reopen(void **state)
+{
+    fixture *f = *state;
+    if (!open_agent(f))
+        return;
+    berth_autofree char *text = format_job(
+        f, "reattach", "service", "",
+        "      kill_timeout = \"1s\"\n      config {\n        image = \"berth-test/busybox:1\"\n"
+        "        command = \"sh\"\n"
+        "        args = [\"-c\", \"i=0; while true; do echo line-$i; i=$((i+1)); sleep 0.2; "
+        "done\"]\n      }");
+    json_decref(register_job(f, text));
+    berth_autofree char *job_id = berth_xasprintf("%s-reattach", f->job_id);
+    json_t *alloc = wait_task_state(f, job_id, "running", 30);
+    char *alloc_id = berth_xstrdup(json_string_value(json_object_get(alloc, "ID")));
+    json_decref(alloc);
+    struct timespec pause = {1, 0};
+    nanosleep(&pause, NULL);
+    berth_agent_close(f->agent);
+    f->agent = NULL;
+
+    /* Output keeps coming while no agent runs. */
+    nanosleep(&pause, NULL);
+    assert_true(open_agent(f));
+    alloc = wait_task_state(f, job_id, "running", 10);
+    assert_string_equal(json_string_value(json_object_get(alloc, "ID")), alloc_id);
+    assert_int_equal(count_events(alloc, "Started"), 1);
+    json_decref(alloc);
+    nanosleep(&pause, NULL);
+
+    json_t *reply = NULL;
+    berth_error err = BERTH_ERROR_INIT;
+    assert_int_equal(berth_agent_stop_job(f->agent, job_id, &reply, &err), 0);
+    json_decref(reply);
+    alloc = wait_task_state(f, job_id, "dead", 30);
+    assert_int_equal(count_events(alloc, "Killed"), 1);
+
+    /* Lines are numbered; the log must hold each exactly once, in order,
+     * across the agent's restart. */
+    berth_autofree char *out = read_log(f, alloc, "stdout");
+    int expected = 0;
+    for (char *line = strtok(out, "\n"); line != NULL; line = strtok(NULL, "\n")) {
+        char wanted[32];
+        snprintf(wanted, sizeof(wanted), "line-%d", expected);
+        assert_string_equal(line, wanted);
+        expected++;
+    }
+    assert_true(expected >= 10);
+    json_decref(alloc);
+    free(alloc_id);
+    berth_agent_close(f->agent);
+}
+
+static void agent_rejects_invalid_jobs(void **state)
+{
+    fixture *f = *state;
+    if (!open_agent(f))
+        return;
+    json_t *reply = NULL;
+    berth_error err = BERTH_ERROR_INIT;
+    json_t *bad = json_pack("{s:s}", "ID", "");
+    assert_int_equal(berth_agent_register_job(f->agent, bad, &reply, &err), -1);
+    assert_int_equal(err.code, BERTH_E_INVALID);
+    json_decref(bad);
+
+    berth_autofree char *text = format_job(
+        f, "priv", "batch", "",
+        "      config {\n        image = \"berth-test/busybox:1\"\n        privileged = true\n      }");
+    json_t *doc = job_from_hcl(text);
+    assert_int_equal(berth_agent_register_job(f->agent, doc, &reply, &err), -1);
+    assert_int_equal(err.code, BERTH_E_INVALID);
+    assert_non_null(strstr(err.message, "docker.privileged.enabled"));
+    json_decref(doc);
+    berth_agent_close(f->agent);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(agent_batch_task_completes, setup, teardown),
+        cmocka_unit_test_setup_teardown(agent_restart_policy_fail_mode, setup, teardown),
+        cmocka_unit_test_setup_teardown(agent_reattaches_after_reopen, setup, teardown),
+        cmocka_unit_test_setup_teardown(agent_rejects_invalid_jobs, setup, teardown),
+    };
+    return cmocka_run_group_tests_name("agent_engine", tests, NULL, NULL);
+}
