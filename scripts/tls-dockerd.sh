@@ -80,7 +80,7 @@ start() {
     local deadline=$((SECONDS + 30))
     until ping_engine "$dir" "$port"; do
         if [ "$SECONDS" -ge "$deadline" ]; then
-            echo "the TLS dockerd did not answer on port $port within 30 s; its log:" >&2
+            echo "the TLS dockerd did not respond on port $port within 30 s; its log:" >&2
             tail -n 30 "$dir/dockerd.log" >&2 || true
             stop "$dir"
             exit 1
@@ -112,7 +112,7 @@ stop() {
         ip link delete "$(cat "$dir/bridge")" 2>/dev/null || true
         rm -f "$dir/bridge"
     fi
-    # The daemon's data root holds overlay mounts only while it runs; once
+    # The daemon's data root contains overlay mounts only while it runs; once
     # it has stopped the folder can go.
     rm -rf "$dir/data" 2>/dev/null || true
 }

@@ -59,7 +59,7 @@ AGENT
     status=0
     output=$("$BERTH_BIN" fingerprint -config "$IT_TMP/plain.hcl" 2>&1) || status=$?
     assert_eq 1 "$status" "fingerprint status without TLS ($output)"
-    assert_contains "$output" "docker driver unavailable" "fingerprint without TLS"
+    assert_contains "$output" "Client sent an HTTP request to an HTTPS server" "fingerprint without TLS"
 
     # A CA alone is not enough: the daemon verifies the client.
     cat >"$IT_TMP/ca-only.hcl" <<AGENT
@@ -128,6 +128,14 @@ AGENT
     "$BERTH_BIN" run -config "$IT_TMP/missing.hcl" "$IT_TMP/job.hcl" >"$IT_TMP/out" 2>"$IT_TMP/err" || status=$?
     assert_eq 1 "$status" "exit status with a missing file"
     assert_contains "$(cat "$IT_TMP/err")" "$IT_TMP/missing.hcl" "stderr"
+}
+
+test_agent_example_file_loads() {
+    local output status=0
+    output=$("$BERTH_BIN" fingerprint -config examples/agent.hcl 2>&1) || status=$?
+    assert_eq 0 "$status" "fingerprint status ($output)"
+    assert_contains "$output" "driver.docker = 1" "fingerprint"
+    assert_not_contains "$output" "warning" "fingerprint"
 }
 
 test_agent_tls_without_endpoint_warns() {
