@@ -75,4 +75,30 @@ berth_job *cli_load_job(const char *command, const char *path, const berth_node 
 struct berth_driver_options;
 int cli_validate_tasks(const char *path, const berth_job *job,
                        const struct berth_driver_options *options);
+
+/* --- Commands on a running agent's HTTP API (cli_api.c) --- */
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "api/client.h"
+
+int cmd_agent(int argc, char **argv);
+int cmd_job(int argc, char **argv);
+int cmd_alloc(int argc, char **argv);
+int cmd_node(int argc, char **argv);
+
+/* Handles -address URL at argv[*index], as cli_option_value does. */
+bool cli_address_option(int argc, char **argv, int *index, const char **address);
+
+/* Opens a client for address, or BERTH_ADDR when address is NULL, or
+ * http://127.0.0.1:4646. Prints the error and returns NULL on a bad
+ * address. */
+berth_api_client *cli_open_api(const char *command, const char *address);
+
+/* Returns object[key] when it is a string, else fallback. */
+const char *cli_json_string(const json_t *object, const char *key, const char *fallback);
+
+/* Writes nanoseconds since the epoch as local RFC 3339 time, or "-" for 0. */
+void cli_format_time_ns(int64_t nanoseconds, char *out, size_t size);
 #endif

@@ -16,6 +16,14 @@ static void print_usage(FILE *stream)
           "  fingerprint       print the docker driver's node attributes\n"
           "  version           print berth's version\n"
           "\n"
+          "Agent commands:\n"
+          "  agent             run the node agent and its HTTP API\n"
+          "  job COMMAND       run, show or stop jobs (run, status, stop)\n"
+          "  alloc COMMAND     show allocations and task logs (status, logs)\n"
+          "  node status       show the agent's node\n"
+          "The agent commands reach the agent at -address URL, $BERTH_ADDR or\n"
+          "http://127.0.0.1:4646.\n"
+          "\n"
           "Run 'berth COMMAND --help' for a command's options.\n"
           "The Docker Engine is found through DOCKER_HOST (default\n"
           "unix:///var/run/docker.sock), DOCKER_TLS_VERIFY and DOCKER_CERT_PATH.\n",
@@ -41,6 +49,14 @@ int main(int argc, char **argv)
         return cmd_validate(argc - 1, argv + 1);
     if (strcmp(command, "fingerprint") == 0)
         return cmd_fingerprint(argc - 1, argv + 1);
+    if (strcmp(command, "agent") == 0)
+        return cmd_agent(argc - 1, argv + 1);
+    if (strcmp(command, "job") == 0)
+        return cmd_job(argc - 1, argv + 1);
+    if (strcmp(command, "alloc") == 0)
+        return cmd_alloc(argc - 1, argv + 1);
+    if (strcmp(command, "node") == 0)
+        return cmd_node(argc - 1, argv + 1);
     if (strcmp(command, "version") == 0)
         return cmd_version(argc - 1, argv + 1);
     fprintf(stderr, "berth: unknown command \"%s\"\n\n", command);
