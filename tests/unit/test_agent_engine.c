@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include <ftw.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -172,11 +173,11 @@ static char *read_log(fixture *f, const json_t *alloc, const char *stream)
     if (berth_agent_log_files(f->agent, id, "t", stream, &paths, &count, &err) < 0)
         fail_msg("log files: %s", err.message);
     berth_buf all;
-    berth_buf_init(&all, 1 << 20);
+    berth_buf_init(&all, 16 << 20);
     for (size_t i = 0; i < count; i++) {
         char *text = NULL;
         size_t length = 0;
-        if (berth_read_file(paths[i], 1 << 20, &text, &length, &err) == 0)
+        if (berth_read_file(paths[i], 16 << 20, &text, &length, &err) == 0)
             berth_buf_append(&all, text, length, NULL);
         free(text);
         free(paths[i]);
@@ -334,6 +335,142 @@ static void agent_rejects_invalid_jobs(void **state)
     berth_agent_close(f->agent);
 }
 
+static void agent_reports_oom_kill(void **state)
+{
+    fixture *f = *state;
+    if (!open_agent(f))
+        return;
+    /* The shell keeps the command's output in memory, well past 16 MB. */
+    berth_autofree char *text = format_job(
+        f, "oom", "batch",
+        "    restart {\n      attempts = 0\n      mode = \"fail\"\n    }",
+        "      config {\n        image = \"berth-test/busybox:1\"\n        command = \"sh\"\n"
+        "        args = [\"-c\", \"x=$(busybox tr '\\\\000' a < /dev/zero | head -c 200000000); "
+        "echo survived\"]\n      }\n      resources {\n        memory = 16\n      }");
+    json_decref(register_job(f, text));
+    berth_autofree char *job_id = berth_xasprintf("%s-oom", f->job_id);
+    json_t *alloc = wait_task_state(f, job_id, "dead", 60);
+    assert_int_equal(count_events(alloc, "OOM Killed"), 1);
+    json_t *task = json_object_get(json_object_get(alloc, "TaskStates"), "t");
+    assert_true(json_is_true(json_object_get(task, "Failed")));
+    berth_autofree char *out = read_log(f, alloc, "stdout");
+    assert_null(strstr(out, "survived"));
+    json_decref(alloc);
+    berth_agent_close(f->agent);
+}
+
+static void agent_rotates_log_files(void **state)
+{
+    fixture *f = *state;
+    if (!open_agent(f))
+        return;
+    /* About 3.5 MB of output with 1 MB files and 2 files kept. */
+    berth_autofree char *text = format_job(
+        f, "rotate", "batch", "",
+        "      logs {\n        max_files = 2\n        max_file_size = 1\n      }\n"
+        "      config {\n        image = \"berth-test/busybox:1\"\n        command = \"sh\"\n"
+        "        args = [\"-c\", \"i=0; while [ $i -lt 35000 ]; do "
+        "echo line-$i-0123456789012345678901234567890123456789012345678901234567890123456789"
+        "0123456789; i=$((i+1)); done\"]\n      }");
+    json_decref(register_job(f, text));
+    berth_autofree char *job_id = berth_xasprintf("%s-rotate", f->job_id);
+    json_t *alloc = wait_task_state(f, job_id, "dead", 120);
+    const char *id = json_string_value(json_object_get(alloc, "ID"));
+    char **paths = NULL;
+    size_t count = 0;
+    berth_error err = BERTH_ERROR_INIT;
+    assert_int_equal(berth_agent_log_files(f->agent, id, "t", "stdout", &paths, &count, &err), 0);
+    assert_int_equal(count, 2);
+    for (size_t i = 0; i < count; i++) {
+        struct stat info;
+        assert_int_equal(stat(paths[i], &info), 0);
+        assert_true(info.st_size <= 1024 * 1024);
+        assert_true(info.st_size > 0);
+        free(paths[i]);
+    }
+    free(paths);
+    /* The newest file ends with the last line. */
+    berth_autofree char *out = read_log(f, alloc, "stdout");
+    assert_non_null(strstr(out, "line-34999-"));
+    assert_null(strstr(out, "line-0-"));
+    json_decref(alloc);
+    berth_agent_close(f->agent);
+}
+
+static void agent_reports_task_stats(void **state)
+{
+    fixture *f = *state;
+    if (!open_agent(f))
+        return;
+    berth_autofree char *text = format_job(
+        f, "stats", "service", "",
+        "      kill_timeout = \"1s\"\n      config {\n        image = \"berth-test/busybox:1\"\n"
+        "        command = \"sh\"\n        args = [\"-c\", \"while true; do :; done\"]\n      }");
+    json_decref(register_job(f, text));
+    berth_autofree char *job_id = berth_xasprintf("%s-stats", f->job_id);
+    json_t *alloc = wait_task_state(f, job_id, "running", 30);
+    const char *id = json_string_value(json_object_get(alloc, "ID"));
+    json_t *stats = NULL;
+    berth_error err = BERTH_ERROR_INIT;
+    assert_int_equal(berth_agent_allocation_stats(f->agent, id, &stats, &err), 0);
+    json_t *usage =
+        json_object_get(json_object_get(json_object_get(stats, "Tasks"), "t"), "ResourceUsage");
+    assert_non_null(usage);
+    double percent = json_real_value(json_object_get(json_object_get(usage, "CpuStats"), "Percent"));
+    json_int_t memory =
+        json_integer_value(json_object_get(json_object_get(usage, "MemoryStats"), "Usage"));
+    /* A busy loop on one core of a small machine. */
+    assert_true(percent > 5.0);
+    assert_true(percent <= 100.0 * 64);
+    assert_true(memory > 0);
+    assert_true(memory < 300LL * 1024 * 1024);
+    json_decref(stats);
+
+    assert_int_equal(berth_agent_allocation_stats(f->agent, "no-such-alloc", &stats, &err), -1);
+    assert_int_equal(err.code, BERTH_E_NOT_FOUND);
+    json_t *reply = NULL;
+    assert_int_equal(berth_agent_stop_job(f->agent, job_id, &reply, &err), 0);
+    json_decref(reply);
+    json_decref(alloc);
+    alloc = wait_task_state(f, job_id, "dead", 30);
+    json_decref(alloc);
+    berth_agent_close(f->agent);
+}
+
+static void agent_stops_with_kill_signal(void **state)
+{
+    fixture *f = *state;
+    if (!open_agent(f))
+        return;
+    berth_autofree char *text = format_job(
+        f, "signal", "service", "",
+        "      kill_signal = \"SIGUSR1\"\n      kill_timeout = \"5s\"\n"
+        "      config {\n        image = \"berth-test/busybox:1\"\n        command = \"sh\"\n"
+        "        args = [\"-c\", \"trap 'echo got USR1; exit 0' USR1; echo ready; "
+        "while true; do sleep 0.1; done\"]\n      }");
+    json_decref(register_job(f, text));
+    berth_autofree char *job_id = berth_xasprintf("%s-signal", f->job_id);
+    json_t *alloc = wait_task_state(f, job_id, "running", 30);
+    for (int i = 0; i < 100; i++) {
+        berth_autofree char *out = read_log(f, alloc, "stdout");
+        if (strstr(out, "ready") != NULL)
+            break;
+        struct timespec pause = {0, 100 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+    }
+    json_t *reply = NULL;
+    berth_error err = BERTH_ERROR_INIT;
+    assert_int_equal(berth_agent_stop_job(f->agent, job_id, &reply, &err), 0);
+    json_decref(reply);
+    json_decref(alloc);
+    alloc = wait_task_state(f, job_id, "dead", 30);
+    berth_autofree char *out = read_log(f, alloc, "stdout");
+    assert_non_null(strstr(out, "got USR1"));
+    assert_int_equal(count_events(alloc, "Killed"), 1);
+    json_decref(alloc);
+    berth_agent_close(f->agent);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -341,6 +478,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(agent_restart_policy_fail_mode, setup, teardown),
         cmocka_unit_test_setup_teardown(agent_reattaches_after_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(agent_rejects_invalid_jobs, setup, teardown),
+        cmocka_unit_test_setup_teardown(agent_reports_oom_kill, setup, teardown),
+        cmocka_unit_test_setup_teardown(agent_rotates_log_files, setup, teardown),
+        cmocka_unit_test_setup_teardown(agent_reports_task_stats, setup, teardown),
+        cmocka_unit_test_setup_teardown(agent_stops_with_kill_signal, setup, teardown),
     };
     return cmocka_run_group_tests_name("agent_engine", tests, NULL, NULL);
 }

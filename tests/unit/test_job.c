@@ -213,7 +213,7 @@ static void job_reports_every_error(void **state)
     assert_error(&diagnostics, "job.hcl:8:25: \"cpu\" must be a whole number");
     assert_error(&diagnostics,
                  "job.hcl:9:7: unknown key \"colour\" in task; allowed keys are driver, config, "
-                 "env, meta, user, kill_timeout, kill_signal, resources, logs");
+                 "env, meta, user, kill_timeout, kill_signal, resources, logs, artifact");
     assert_error(&diagnostics, "job.hcl:11:5: task \"a\" is declared twice in group \"g\"");
     assert_error(&diagnostics, "job.hcl:15:5: task \"b\" has no config block; the docker "
                                "driver needs at least config { image = \"...\" }");
