@@ -1,13 +1,13 @@
 # berth agent and the CLI commands on its HTTP API against the real
 # engine: a job's whole life through the CLI, and bad input on every
-# route answered with a 4xx while the agent keeps running.
+# route, which gets a 4xx while the agent keeps running.
 
 free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
 # start_agent: starts berth agent with a private data_dir on a free port
-# and waits until its API answers; sets AGENT_ADDR.
+# and waits until its API replies; sets AGENT_ADDR.
 start_agent() {
     local port
     port=$(free_port)
