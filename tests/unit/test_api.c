@@ -24,6 +24,7 @@
 #include <jansson.h>
 
 #include "api/api.h"
+#include "api/client.h"
 #include "api/internal.h"
 #include "core/util.h"
 
@@ -820,6 +821,18 @@ static void *write_while_following(void *arg)
     return NULL;
 }
 
+/* Truncates the log while a follower reads, writes anew, then stops the
+ * task. */
+static void *truncate_while_following(void *arg)
+{
+    fixture *f = arg;
+    usleep(150 * 1000);
+    write_file(f->fake.log_dir, "t.stdout.0", "new\n", "w");
+    usleep(150 * 1000);
+    atomic_store(&f->fake.running, false);
+    return NULL;
+}
+
 static void logs_follow_until_task_stops(void **state)
 {
     fixture *f = *state;
@@ -1033,6 +1046,117 @@ static void base64_matches_rfc4648_vectors(void **state)
     }
 }
 
+/* --- Client ---------------------------------------------------------------- */
+
+static int append_to_buffer(void *user_data, const char *data, size_t length)
+{
+    char **text = user_data;
+    size_t old = strlen(*text);
+    *text = berth_xrealloc(*text, old + length + 1);
+    memcpy(*text + old, data, length);
+    (*text)[old + length] = '\0';
+    return 0;
+}
+
+static void client_round_trip(void **state)
+{
+    fixture *f = *state;
+    berth_api_client *client = NULL;
+    berth_error err = BERTH_ERROR_INIT;
+    char *address = berth_xasprintf("%s/", f->base_url);
+    assert_int_equal(berth_api_client_open(address, &client, &err), 0);
+    free(address);
+
+    json_t *body = json_pack("{s:{s:s}}", "Job", "ID", "web");
+    json_t *response = NULL;
+    assert_int_equal(berth_api_client_request(client, "PUT", "/v1/jobs", body, &response, &err), 0);
+    assert_string_equal(json_string_value(json_object_get(response, "EvalID")), "eval-1");
+    json_decref(response);
+    json_decref(body);
+
+    response = NULL;
+    assert_int_equal(berth_api_client_request(client, "GET", "/v1/job/nope", NULL, &response, &err),
+                     -1);
+    assert_int_equal(err.code, BERTH_E_NOT_FOUND);
+    assert_string_equal(err.message, "job \"nope\" not found");
+    assert_null(response);
+
+    assert_int_equal(berth_api_client_request(client, "PATCH", "/v1/jobs", NULL, &response, &err),
+                     -1);
+    assert_int_equal(err.code, BERTH_E_INVALID);
+    assert_non_null(strstr(err.message, "is not allowed"));
+
+    write_file(f->fake.log_dir, "t.stdout.0", "streamed\n", "w");
+    char *text = berth_xstrdup("");
+    assert_int_equal(berth_api_client_stream(client,
+                                             "/v1/client/fs/logs/a1?task=t&type=stdout&plain=true",
+                                             append_to_buffer, &text, &err),
+                     0);
+    assert_string_equal(text, "streamed\n");
+    free(text);
+    berth_api_client_close(client);
+}
+
+static void client_reports_unreachable_agent(void **state)
+{
+    fixture *f = *state;
+    int port = berth_api_server_port(f->server);
+    berth_api_server_stop(f->server);
+    f->server = NULL;
+
+    berth_api_client *client = NULL;
+    berth_error err = BERTH_ERROR_INIT;
+    char *address = berth_xasprintf("http://127.0.0.1:%d", port);
+    assert_int_equal(berth_api_client_open(address, &client, &err), 0);
+    json_t *response = NULL;
+    assert_int_equal(berth_api_client_request(client, "GET", "/v1/nodes", NULL, &response, &err), -1);
+    assert_int_equal(err.code, BERTH_E_UNREACHABLE);
+    char *expected = berth_xasprintf("cannot reach the berth agent at %s: ", address);
+    assert_non_null(strstr(err.message, expected));
+    free(expected);
+    free(address);
+    berth_api_client_close(client);
+
+    assert_int_equal(berth_api_client_open("127.0.0.1:4646", &client, &err), -1);
+    assert_non_null(strstr(err.message, "invalid agent address"));
+}
+
+static void client_escapes_path_segments(void **state)
+{
+    char *escaped = berth_api_escape("my job/1?x=y&z");
+    assert_string_equal(escaped, "my%20job%2F1%3Fx%3Dy%26z");
+    free(escaped);
+}
+
+static void logs_truncated_file_restarts(void **state)
+{
+    fixture *f = *state;
+    write_file(f->fake.log_dir, "t.stdout.0", "0123456789\n", "w");
+    atomic_store(&f->fake.running, true);
+    pthread_t writer;
+    assert_int_equal(pthread_create(&writer, NULL, truncate_while_following, f), 0);
+    reply *r = http_request(f, "GET", "/v1/client/fs/logs/a1?task=t&type=stdout&follow=true", NULL);
+    pthread_join(writer, NULL);
+    assert_status(r, 200);
+    int heartbeats = 0;
+    json_t *frames = NULL;
+    char *data = decode_frames(r->body, &heartbeats, &frames);
+    assert_string_equal(data, "0123456789\nnew\n");
+    bool truncation_seen = false;
+    size_t i;
+    json_t *frame;
+    json_array_foreach(frames, i, frame)
+    {
+        const char *event = json_string_value(json_object_get(frame, "FileEvent"));
+        if (event != NULL && strcmp(event, "file truncated") == 0)
+            truncation_seen = true;
+    }
+    assert_true(truncation_seen);
+    json_decref(frames);
+    free(data);
+    reply_free(r);
+}
+
 #define FIXTURE_TEST(name) cmocka_unit_test_setup_teardown(name, fixture_setup, fixture_teardown)
 
 int main(void)
@@ -1071,6 +1195,10 @@ int main(void)
         cmocka_unit_test(start_rejects_bad_address),
         FIXTURE_TEST(start_fails_on_busy_port),
         cmocka_unit_test(base64_matches_rfc4648_vectors),
+        FIXTURE_TEST(logs_truncated_file_restarts),
+        FIXTURE_TEST(client_round_trip),
+        FIXTURE_TEST(client_reports_unreachable_agent),
+        cmocka_unit_test(client_escapes_path_segments),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();
