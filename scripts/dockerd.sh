@@ -31,8 +31,11 @@ start)
     fi
     # setsid keeps the daemon out of the caller's process group, so a
     # Ctrl-C in a test run does not kill it before the stop step.
+    # --live-restore keeps containers running while the daemon is down, as
+    # production engines are often set up; the agent's outage tests rely on
+    # it.
     setsid dockerd --host "unix://$socket" --data-root "$dir/data" --exec-root "$dir/exec" \
-        --pidfile "$pidfile" --log-level warn >"$dir/dockerd.log" 2>&1 </dev/null &
+        --pidfile "$pidfile" --log-level warn --live-restore >>"$dir/dockerd.log" 2>&1 </dev/null &
     for _ in $(seq 1 150); do
         if ping_engine; then
             echo "unix://$socket"

@@ -179,3 +179,9 @@ JOB
 output_lines_equal() {
     [ "$(grep -c -- "$1" "$2")" -eq "$3" ]
 }
+
+# job_has_no_containers JOB: true once no container of the job is left;
+# for polling with wait_for.
+job_has_no_containers() {
+    [ "$(job_container_count "$1")" -eq 0 ]
+}

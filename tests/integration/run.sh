@@ -34,6 +34,9 @@ else
     fi
     started_daemon=1
     export DOCKER_HOST
+    # Tests that stop and restart the engine may do so only with this
+    # run's own daemon.
+    export BERTH_TEST_DOCKERD_DIR="$work/dockerd"
 fi
 export BERTH_TEST_WORK=$work
 scripts/test-images.sh || { echo "integration: 0 passed, 1 failed"; exit 1; }
