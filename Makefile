@@ -35,6 +35,10 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=build/asan/tests/%)
 
 .PHONY: all check unit integration fuzz fuzz-replay clean format format-check lint
 
+# Keep the test objects make would treat as intermediate: deleting them
+# costs a rebuild and prints after the test summary.
+.SECONDARY:
+
 all: build/berth
 
 build/obj/%.o: %.c

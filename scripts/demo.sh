@@ -38,7 +38,7 @@ fi
 stop_private_daemon() {
     if [ -n "$private_dir" ]; then
         echo "Stopping the private dockerd" >&2
-        scripts/dockerd.sh stop "$private_dir"
+        scripts/dockerd.sh remove "$private_dir"
     fi
 }
 trap stop_private_daemon EXIT

@@ -3,6 +3,7 @@
 #
 #   scripts/dockerd.sh start DIR   prints the endpoint (unix://DIR/docker.sock)
 #   scripts/dockerd.sh stop DIR    stops the daemon by the pid in DIR/docker.pid
+#   scripts/dockerd.sh remove DIR  stops it, unmounts what it left and deletes DIR
 #
 # The daemon uses the docker0 bridge, so only one may run at a time on a
 # machine (a second one would need its own --bridge).
@@ -11,7 +12,7 @@ set -euo pipefail
 command=${1:-}
 dir=${2:-}
 if [ -z "$command" ] || [ -z "$dir" ]; then
-    echo "usage: $0 start|stop DIR" >&2
+    echo "usage: $0 start|stop|remove DIR" >&2
     exit 2
 fi
 
@@ -65,8 +66,20 @@ stop)
     fi
     rm -f "$pidfile"
     ;;
+remove)
+    "$0" stop "$dir"
+    # dockerd leaves its data-root bind mount and the default network
+    # namespace mounted (and, with --live-restore, the mounts of containers
+    # still running). Unmount everything under DIR, deepest first, then
+    # delete it.
+    awk -v prefix="$dir/" 'index($2, prefix) == 1 { print $2 }' /proc/mounts | sort -r |
+        while read -r mount_point; do
+            umount "$mount_point" 2>/dev/null || umount -l "$mount_point" 2>/dev/null || true
+        done
+    rm -rf "$dir"
+    ;;
 *)
-    echo "usage: $0 start|stop DIR" >&2
+    echo "usage: $0 start|stop|remove DIR" >&2
     exit 2
     ;;
 esac

@@ -17,7 +17,14 @@ work=$(mktemp -d /tmp/berth-it.XXXXXX)
 started_daemon=0
 cleanup() {
     if [ "$started_daemon" -eq 1 ]; then
-        scripts/dockerd.sh stop "$work/dockerd" || true
+        # The daemon keeps containers running after it stops (live
+        # restore), so remove any a failed test left before stopping it.
+        local socket="$work/dockerd/docker.sock" id
+        for id in $(curl -sf --unix-socket "$socket" "http://localhost/containers/json?all=1" | jq -r '.[].Id' 2>/dev/null); do
+            echo "integration: removing leftover container $id" >&2
+            curl -sf -X DELETE --unix-socket "$socket" "http://localhost/containers/$id?force=1" >/dev/null || true
+        done
+        scripts/dockerd.sh remove "$work/dockerd" || true
     fi
     rm -rf "$work"
 }
