@@ -167,3 +167,41 @@ test_agent_survives_engine_restart() {
     wait_for 60 job_has_no_containers "$IT_JOB"
     kill -TERM "$AGENT_PID"
 }
+
+test_agent_finishes_stop_after_restart() {
+    local port data
+    port=$(restart_free_port)
+    data="$IT_TMP/data"
+    restart_agent_start "$data" "$port"
+    # sleep as PID 1 ignores SIGTERM, so the stop takes the whole
+    # kill_timeout and the agent exits in the middle of it.
+    cat >"$IT_TMP/job.hcl" <<JOB
+job "$IT_JOB" {
+  datacenters = ["dc1"]
+  group "g" {
+    task "t" {
+      driver = "docker"
+      kill_timeout = "4s"
+      config {
+        image = "berth-test/busybox:1"
+        command = "sleep"
+        args = ["300"]
+      }
+    }
+  }
+}
+JOB
+    "$BERTH_BIN" job run -address "http://127.0.0.1:$port" "$IT_TMP/job.hcl" >"$IT_TMP/run.out"
+    wait_for 60 alloc_count_is "$port" "$IT_JOB" 1
+    "$BERTH_BIN" job stop -address "http://127.0.0.1:$port" "$IT_JOB" >/dev/null
+    kill -TERM "$AGENT_PID"
+    wait "$AGENT_PID" 2>/dev/null || true
+    assert_eq 1 "$(job_container_count "$IT_JOB")" "containers right after the agent exits"
+
+    restart_agent_start "$data" "$port"
+    wait_for 60 job_has_no_containers "$IT_JOB"
+    local alloc_id
+    alloc_id=$(curl -sf "http://127.0.0.1:$port/v1/job/$IT_JOB/allocations" | jq -r '.[0].ID')
+    assert_eq dead "$(curl -sf "http://127.0.0.1:$port/v1/allocation/$alloc_id" | jq -r .TaskStates.t.State)" "task state"
+    kill -TERM "$AGENT_PID"
+}

@@ -259,9 +259,7 @@ static void *kill_container(void *argument)
     return NULL;
 }
 
-/* Asks every task of the allocation to stop; running containers get the
- * task's kill_signal and kill_timeout on a thread of their own. Lock held. */
-static void kill_alloc(agent_alloc *alloc)
+void agent_kill_alloc(agent_alloc *alloc)
 {
     berth_agent *agent = alloc->agent;
     if (strcmp(alloc->desired_status, "stop") != 0) {
@@ -378,7 +376,7 @@ int berth_agent_register_job(berth_agent *agent, const json_t *job, json_t **rep
          * update in Nomad does. */
         for (agent_alloc *alloc = agent->allocs; alloc != NULL; alloc = alloc->next) {
             if (strcmp(alloc->job_id, entry->id) == 0)
-                kill_alloc(alloc);
+                agent_kill_alloc(alloc);
         }
     }
     entry->doc = doc;
@@ -510,7 +508,7 @@ int berth_agent_stop_job(berth_agent *agent, const char *job_id, json_t **reply,
     json_object_set_new(job->doc, "Stop", json_true());
     for (agent_alloc *alloc = agent->allocs; alloc != NULL; alloc = alloc->next) {
         if (strcmp(alloc->job_id, job_id) == 0)
-            kill_alloc(alloc);
+            agent_kill_alloc(alloc);
     }
     json_t *doc = json_incref(job->doc);
     pthread_mutex_unlock(&agent->lock);

@@ -122,6 +122,10 @@ void agent_persist_alloc(agent_alloc *alloc);
 /* Starts a task's runner thread. */
 int agent_task_start_thread(agent_task *task, berth_error *err);
 
+/* Asks every task of the allocation to stop; running containers get the
+ * task's kill_signal and kill_timeout on a thread of their own. Lock held. */
+void agent_kill_alloc(agent_alloc *alloc);
+
 /* Recomputes the allocation's client status from its tasks; lock held. */
 void agent_alloc_update_status(agent_alloc *alloc);
 

@@ -352,10 +352,11 @@ static void resume_tasks(berth_agent *agent)
             resumed++;
         }
         if (stop) {
+            /* The last agent was stopping this allocation when it exited:
+             * finish the job, sending the stop again to containers that
+             * may still run. */
             pthread_mutex_lock(&agent->lock);
-            for (size_t i = 0; i < alloc->task_count; i++)
-                alloc->tasks[i].kill_requested = alloc->tasks[i].state != AGENT_TASK_DEAD;
-            pthread_cond_broadcast(&agent->changed);
+            agent_kill_alloc(alloc);
             pthread_mutex_unlock(&agent->lock);
         }
     }

@@ -618,7 +618,9 @@ static void *run_task(void *argument)
 
     bool failed = false;
     for (;;) {
-        if (kill_requested(task))
+        /* A container from an earlier agent is adopted even when a stop is
+         * pending, so that it is stopped and removed rather than left. */
+        if (kill_requested(task) && !(task->recover && task->container_id != NULL))
             break;
         bool have_container = false;
         if (task->recover && task->container_id != NULL) {
