@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
     build-essential pkg-config clang
     libcurl4-openssl-dev libjansson-dev libsqlite3-dev libmicrohttpd-dev libcmocka-dev
-    docker.io busybox-static curl ca-certificates openssl file jq
+    docker.io busybox-static curl ca-certificates openssl file jq python3
     docker-registry apache2-utils
 )
 

@@ -65,6 +65,31 @@ static void print_events(const json_t *events)
     }
 }
 
+/* Prints the task's ports as "label: IP:port", static ones marked. */
+static void print_addresses(const json_t *networks)
+{
+    const json_t *network = json_array_get(networks, 0);
+    if (network == NULL)
+        return;
+    const char *ip = cli_json_string(network, "IP", "?");
+    static const char *const kinds[] = {"ReservedPorts", "DynamicPorts"};
+    bool header = false;
+    for (size_t k = 0; k < 2; k++) {
+        size_t index;
+        const json_t *port;
+        json_array_foreach(json_object_get(network, kinds[k]), index, port)
+        {
+            if (!header) {
+                printf("Addresses:\n");
+                header = true;
+            }
+            printf("  %s: %s:%lld%s\n", cli_json_string(port, "Label", "?"), ip,
+                   (long long)json_integer_value(json_object_get(port, "Value")),
+                   k == 0 ? " (static)" : "");
+        }
+    }
+}
+
 static void print_allocation(const json_t *allocation)
 {
     char created[64];
@@ -95,6 +120,8 @@ static void print_allocation(const json_t *allocation)
                json_is_true(json_object_get(state, "Failed")) ? "true" : "false");
         print_time_field("Started At", state, "StartedAt");
         print_time_field("Finished At", state, "FinishedAt");
+        print_addresses(json_object_get(
+            json_object_get(json_object_get(allocation, "TaskResources"), task_name), "Networks"));
         print_events(json_object_get(state, "Events"));
     }
 }

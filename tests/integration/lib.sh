@@ -185,3 +185,16 @@ output_lines_equal() {
 job_has_no_containers() {
     [ "$(job_container_count "$1")" -eq 0 ]
 }
+
+# Prints a TCP port on 127.0.0.1 that nothing listens on now.
+free_port() {
+    local port
+    for _ in $(seq 1 200); do
+        port=$((40000 + RANDOM % 20000))
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+            echo "$port"
+            return 0
+        fi
+    done
+    fail "no free port found"
+}

@@ -2,10 +2,6 @@
 # engine: a job's whole life through the CLI, and bad input on every
 # route, which gets a 4xx while the agent keeps running.
 
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
 # start_agent: starts berth agent with a private data_dir on a free port
 # and waits until its API replies; sets AGENT_ADDR.
 start_agent() {
@@ -193,5 +189,29 @@ test_agent_api_bad_input() {
     # Still serving after all of it.
     expect_reply GET /v1/nodes 200 '"Status":"ready"'
     expect_reply GET /v1/jobs 200 '['
+    stop_agent
+}
+
+test_agent_api_example_page_address() {
+    start_agent
+    sed "s/job \"webservice\"/job \"$IT_JOB\"/" examples/webservice.hcl >"$IT_TMP/job.hcl"
+    "$BERTH_BIN" job run "$IT_TMP/job.hcl" >/dev/null
+    local alloc_id
+    alloc_id=$(curl -sf "$AGENT_ADDR/v1/job/$IT_JOB/allocations" | jq -r '.[0].ID')
+    wait_for 60 alloc_status_is "${alloc_id:0:8}" running
+
+    local out address page=""
+    out=$("$BERTH_BIN" alloc status "${alloc_id:0:8}")
+    address=$(grep -oE 'http: 127\.0\.0\.1:[0-9]+' <<<"$out" | cut -d' ' -f2)
+    [ -n "$address" ] || fail "alloc status shows no http address: $out"
+    local deadline=$((SECONDS + 15))
+    until page=$(curl -sf --max-time 2 "http://$address/"); do
+        [ "$SECONDS" -lt "$deadline" ] || fail "no page at http://$address/ within 15 s"
+        sleep 0.1
+    done
+    assert_contains "$page" "Hello from berth" "page"
+
+    "$BERTH_BIN" job stop "$IT_JOB" >/dev/null
+    wait_for 60 job_has_no_containers "$IT_JOB"
     stop_agent
 }

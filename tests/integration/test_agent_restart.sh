@@ -2,19 +2,6 @@
 # from a restarting engine, it re-attaches to the same containers and their
 # logs continue with no line missing or written twice.
 
-# Prints a TCP port on 127.0.0.1 that nothing listens on.
-restart_free_port() {
-    local port
-    for _ in $(seq 1 200); do
-        port=$((40000 + RANDOM % 20000))
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-            echo "$port"
-            return 0
-        fi
-    done
-    fail "no free port found"
-}
-
 # restart_agent_start DATA_DIR PORT: starts an agent in the background;
 # AGENT_PID is its pid and the test's cleanup kills it.
 restart_agent_start() {
@@ -87,7 +74,7 @@ sorted_container_ids() {
 
 test_agent_sigkill_reattaches_ten_tasks() {
     local port data
-    port=$(restart_free_port)
+    port=$(free_port)
     data="$IT_TMP/data"
     restart_agent_start "$data" "$port"
     write_counting_job 10
@@ -137,7 +124,7 @@ test_agent_survives_engine_restart() {
         return 0
     fi
     local port data
-    port=$(restart_free_port)
+    port=$(free_port)
     data="$IT_TMP/data"
     restart_agent_start "$data" "$port"
     write_counting_job 2
@@ -170,7 +157,7 @@ test_agent_survives_engine_restart() {
 
 test_agent_finishes_stop_after_restart() {
     local port data
-    port=$(restart_free_port)
+    port=$(free_port)
     data="$IT_TMP/data"
     restart_agent_start "$data" "$port"
     # sleep as PID 1 ignores SIGTERM, so the stop takes the whole

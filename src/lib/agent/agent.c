@@ -58,6 +58,37 @@ static json_t *ports_to_json(const agent_task *task)
     return ports;
 }
 
+/* Nomad 0.x's TaskResources entry: the task's CPU, memory and its network
+ * with the ports reserved for it. Lock held. */
+static json_t *task_resources_json(const agent_task *task)
+{
+    const berth_job_resources *resources = &task->spec->resources;
+    json_t *networks = json_array();
+    if (resources->network_count > 0) {
+        const berth_job_network *network = &resources->networks[0];
+        json_t *reserved = json_array();
+        json_t *dynamic = json_array();
+        for (size_t i = 0; i < task->port_count; i++) {
+            bool is_static = false;
+            for (size_t j = 0; j < network->port_count; j++) {
+                if (strcmp(network->ports[j].label, task->ports[i].label) == 0)
+                    is_static = network->ports[j].static_port != 0;
+            }
+            json_array_append_new(is_static ? reserved : dynamic,
+                                  json_pack("{s:s, s:i}", "Label", task->ports[i].label, "Value",
+                                            task->ports[i].host_port));
+        }
+        json_array_append_new(
+            networks,
+            json_pack("{s:s, s:i, s:o, s:o}", "IP",
+                      task->port_count > 0 ? task->ports[0].host_ip : task->alloc->agent->host_ip,
+                      "MBits", network->mbits, "ReservedPorts", reserved, "DynamicPorts",
+                      dynamic));
+    }
+    return json_pack("{s:i, s:i, s:o}", "CPU", resources->cpu_mhz, "MemoryMB",
+                     resources->memory_mb, "Networks", networks);
+}
+
 static json_t *task_state_json(const agent_task *task, bool with_events)
 {
     json_t *state = json_pack("{s:s, s:b, s:i, s:o, s:o}", "State", task_state_name(task->state),
@@ -80,10 +111,12 @@ static json_t *alloc_to_json(const agent_alloc *alloc, bool with_events)
     }
     pthread_mutex_unlock(&alloc->agent->log_lock);
     json_t *task_states = json_object();
+    json_t *task_resources = json_object();
     json_t *private_tasks = json_object();
     for (size_t i = 0; i < alloc->task_count; i++) {
         const agent_task *task = &alloc->tasks[i];
         json_object_set_new(task_states, task->spec->name, task_state_json(task, with_events));
+        json_object_set_new(task_resources, task->spec->name, task_resources_json(task));
         json_t *runtime = json_pack(
             "{s:s?, s:s?, s:s?, s:b, s:b, s:o, s:I, s:i, s:[I,I]}", "ContainerID",
             task->container_id, "Image", task->image, "ImageID", task->image_id, "ImageFetched",
@@ -95,14 +128,16 @@ static json_t *alloc_to_json(const agent_alloc *alloc, bool with_events)
     free(positions);
     char name[512];
     snprintf(name, sizeof(name), "%s.%s[%d]", alloc->job->name, alloc->group->name, alloc->index);
-    return json_pack("{s:s, s:s, s:s, s:I, s:s, s:i, s:s, s:s, s:s, s:I, s:I, s:O, s:o, s:{s:o}}",
+    return json_pack("{s:s, s:s, s:s, s:I, s:s, s:i, s:s, s:s, s:s, s:I, s:I, s:O, s:o, s:o, "
+                     "s:{s:o}}",
                      "ID", alloc->id, "Name", name, "JobID", alloc->job_id, "JobModifyIndex",
                      (json_int_t)alloc->job_modify_index, "TaskGroup", alloc->group->name,
                      "Index", alloc->index, "NodeID", alloc->agent->node.id, "DesiredStatus",
                      alloc->desired_status, "ClientStatus", alloc->client_status, "CreateTime",
                      (json_int_t)alloc->create_time_ns, "ModifyTime",
                      (json_int_t)alloc->modify_time_ns, "Job", alloc->job_doc, "TaskStates",
-                     task_states, "Berth", "Tasks", private_tasks);
+                     task_states, "TaskResources", task_resources, "Berth", "Tasks",
+                     private_tasks);
 }
 
 void agent_persist_alloc(agent_alloc *alloc)
