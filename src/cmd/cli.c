@@ -7,6 +7,7 @@
 #include "agent/config.h"
 #include "core/util.h"
 #include "core/value.h"
+#include "agent/allocdir.h"
 #include "driver/driver.h"
 
 static volatile sig_atomic_t *stop_flag;
@@ -200,16 +201,8 @@ int cli_validate_tasks(const char *path, const berth_job *job,
     for (size_t g = 0; g < job->group_count; g++) {
         for (size_t t = 0; t < job->groups[g].task_count; t++) {
             const berth_job_task *task = &job->groups[g].tasks[t];
-            const berth_job_network *network =
-                task->resources.network_count > 0 ? &task->resources.networks[0] : NULL;
-            size_t port_count = network != NULL ? network->port_count : 0;
-            const char **labels = berth_xcalloc(port_count + 1, sizeof(char *));
-            for (size_t i = 0; i < port_count; i++)
-                labels[i] = network->ports[i].label;
-
             berth_error err = BERTH_ERROR_INIT;
-            if (berth_driver_validate_config(options, task->config, labels, port_count, &err) <
-                0) {
+            if (berth_task_validate_config(options, task, &err) < 0) {
                 /* Messages from the config tree start with their own
                  * position; others get the task's. */
                 if (strncmp(err.message, path, strlen(path)) == 0)
@@ -219,8 +212,28 @@ int cli_validate_tasks(const char *path, const berth_job *job,
                             err.message);
                 problems++;
             }
-            free(labels);
         }
     }
     return problems;
+}
+
+int cli_dispatch(const char *group, int argc, char **argv, const cli_command *commands,
+                 void (*print_usage)(FILE *stream))
+{
+    if (argc < 2) {
+        print_usage(stderr);
+        return EXIT_USAGE;
+    }
+    const char *name = argv[1];
+    if (cli_flag(name, "help") || cli_flag(name, "h") || strcmp(name, "help") == 0) {
+        print_usage(stdout);
+        return 0;
+    }
+    for (const cli_command *command = commands; command->name != NULL; command++) {
+        if (strcmp(command->name, name) == 0)
+            return command->run(argc - 1, argv + 1);
+    }
+    fprintf(stderr, "%s: unknown command \"%s\"\n\n", group, name);
+    print_usage(stderr);
+    return EXIT_USAGE;
 }

@@ -51,6 +51,20 @@ void cli_handle_stop_signals(volatile sig_atomic_t *flag);
 
 void cli_print_error(const char *command, const berth_error *err);
 
+/* One subcommand: its name and the function that runs it with argv[0]
+ * set to that name. */
+typedef struct cli_command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+} cli_command;
+
+/* Runs the subcommand named by argv[1] from a NULL-terminated table, or
+ * prints usage: to stdout with exit 0 for help, to stderr with
+ * EXIT_USAGE for a missing or unknown command. group is "berth" or
+ * "berth job", for messages. */
+int cli_dispatch(const char *group, int argc, char **argv, const cli_command *commands,
+                 void (*print_usage)(FILE *stream));
+
 int cmd_run(int argc, char **argv);
 int cmd_validate(int argc, char **argv);
 int cmd_fingerprint(int argc, char **argv);

@@ -274,20 +274,6 @@ out:
 
 int cmd_alloc(int argc, char **argv)
 {
-    if (argc < 2) {
-        print_usage(stderr);
-        return EXIT_USAGE;
-    }
-    const char *command = argv[1];
-    if (cli_flag(command, "help") || cli_flag(command, "h") || strcmp(command, "help") == 0) {
-        print_usage(stdout);
-        return 0;
-    }
-    if (strcmp(command, "status") == 0)
-        return alloc_status(argc - 1, argv + 1);
-    if (strcmp(command, "logs") == 0)
-        return alloc_logs(argc - 1, argv + 1);
-    fprintf(stderr, "berth alloc: unknown command \"%s\"\n\n", command);
-    print_usage(stderr);
-    return EXIT_USAGE;
+    static const cli_command commands[] = {{"status", alloc_status}, {"logs", alloc_logs}, {NULL, NULL}};
+    return cli_dispatch("berth alloc", argc, argv, commands, print_usage);
 }

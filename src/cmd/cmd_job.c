@@ -299,22 +299,6 @@ static int job_stop(int argc, char **argv)
 
 int cmd_job(int argc, char **argv)
 {
-    if (argc < 2) {
-        print_usage(stderr);
-        return EXIT_USAGE;
-    }
-    const char *command = argv[1];
-    if (cli_flag(command, "help") || cli_flag(command, "h") || strcmp(command, "help") == 0) {
-        print_usage(stdout);
-        return 0;
-    }
-    if (strcmp(command, "run") == 0)
-        return job_run(argc - 1, argv + 1);
-    if (strcmp(command, "status") == 0)
-        return job_status(argc - 1, argv + 1);
-    if (strcmp(command, "stop") == 0)
-        return job_stop(argc - 1, argv + 1);
-    fprintf(stderr, "berth job: unknown command \"%s\"\n\n", command);
-    print_usage(stderr);
-    return EXIT_USAGE;
+    static const cli_command commands[] = {{"run", job_run}, {"status", job_status}, {"stop", job_stop}, {NULL, NULL}};
+    return cli_dispatch("berth job", argc, argv, commands, print_usage);
 }

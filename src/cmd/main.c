@@ -32,34 +32,11 @@ static void print_usage(FILE *stream)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        print_usage(stderr);
-        return EXIT_USAGE;
-    }
-    const char *command = argv[1];
-    if (cli_flag(command, "help") || cli_flag(command, "h") || strcmp(command, "help") == 0) {
-        print_usage(stdout);
-        return 0;
-    }
-    if (cli_flag(command, "version") || cli_flag(command, "v"))
-        return cmd_version(argc - 1, argv + 1);
-    if (strcmp(command, "run") == 0)
-        return cmd_run(argc - 1, argv + 1);
-    if (strcmp(command, "validate") == 0)
-        return cmd_validate(argc - 1, argv + 1);
-    if (strcmp(command, "fingerprint") == 0)
-        return cmd_fingerprint(argc - 1, argv + 1);
-    if (strcmp(command, "agent") == 0)
-        return cmd_agent(argc - 1, argv + 1);
-    if (strcmp(command, "job") == 0)
-        return cmd_job(argc - 1, argv + 1);
-    if (strcmp(command, "alloc") == 0)
-        return cmd_alloc(argc - 1, argv + 1);
-    if (strcmp(command, "node") == 0)
-        return cmd_node(argc - 1, argv + 1);
-    if (strcmp(command, "version") == 0)
-        return cmd_version(argc - 1, argv + 1);
-    fprintf(stderr, "berth: unknown command \"%s\"\n\n", command);
-    print_usage(stderr);
-    return EXIT_USAGE;
+    static const cli_command commands[] = {
+        {"run", cmd_run},       {"validate", cmd_validate}, {"fingerprint", cmd_fingerprint},
+        {"agent", cmd_agent},   {"job", cmd_job},           {"alloc", cmd_alloc},
+        {"node", cmd_node},     {"version", cmd_version},   {"-version", cmd_version},
+        {"--version", cmd_version}, {"-v", cmd_version},    {NULL, NULL},
+    };
+    return cli_dispatch("berth", argc, argv, commands, print_usage);
 }

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "agent/agent_internal.h"
+#include "agent/allocdir.h"
 #include "agent/logfile.h"
 #include "core/buf.h"
 #include "core/log.h"
@@ -334,15 +335,7 @@ static int validate_job(berth_agent *agent, const berth_job *job, berth_error *e
     for (size_t g = 0; g < job->group_count; g++) {
         for (size_t t = 0; t < job->groups[g].task_count; t++) {
             const berth_job_task *task = &job->groups[g].tasks[t];
-            const berth_job_network *network =
-                task->resources.network_count > 0 ? &task->resources.networks[0] : NULL;
-            size_t count = network != NULL ? network->port_count : 0;
-            const char **labels = berth_xcalloc(count + 1, sizeof(char *));
-            for (size_t i = 0; i < count; i++)
-                labels[i] = network->ports[i].label;
-            int rc = berth_driver_validate_config(&agent->driver_options, task->config, labels,
-                                                  count, err);
-            free(labels);
+            int rc = berth_task_validate_config(&agent->driver_options, task, err);
             if (rc < 0)
                 return berth_error_prefix(err, "group \"%s\" task \"%s\"", job->groups[g].name,
                                           task->name);

@@ -1,7 +1,8 @@
 #include "agent/run.h"
 
+#include "agent/allocdir.h"
+
 #include <errno.h>
-#include <ftw.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -130,86 +131,21 @@ static void flush_output(task_run *task)
     }
 }
 
-/* --- Allocation folders --------------------------------------------------- */
-
-static int make_dir(const char *path, berth_error *err)
-{
-    if (mkdir(path, 0755) < 0 && errno != EEXIST)
-        return berth_error_set_errno(err, errno, "create folder %s", path);
-    return 0;
-}
-
-/* Lays out an allocation as Nomad does: <alloc>/alloc/{data,logs,tmp} shared
- * by the tasks, and <alloc>/<task>/{local,secrets,tmp} per task. */
-static int prepare_dirs(task_run *task, berth_error *err)
-{
-    const char *root = task->alloc_root;
-    berth_autofree char *data = berth_xasprintf("%s/alloc/data", root);
-    berth_autofree char *logs = berth_xasprintf("%s/alloc/logs", root);
-    berth_autofree char *tmp = berth_xasprintf("%s/alloc/tmp", root);
-    berth_autofree char *task_root = berth_xasprintf("%s/%s", root, task->task->name);
-    berth_autofree char *task_tmp = berth_xasprintf("%s/%s/tmp", root, task->task->name);
-    if (make_dir(root, err) < 0 || make_dir(task->alloc_dir, err) < 0 || make_dir(data, err) < 0 ||
-        make_dir(logs, err) < 0 || make_dir(tmp, err) < 0 || make_dir(task_root, err) < 0 ||
-        make_dir(task->local_dir, err) < 0 || make_dir(task->secrets_dir, err) < 0 ||
-        make_dir(task_tmp, err) < 0)
-        return -1;
-    /* Secrets are for the task alone. */
-    chmod(task->secrets_dir, 0700);
-    return 0;
-}
-
-static int remove_entry(const char *path, const struct stat *info, int type, struct FTW *ftw)
-{
-    (void)info;
-    (void)type;
-    (void)ftw;
-    remove(path);
-    return 0;
-}
-
-static void remove_tree(const char *path)
-{
-    nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 /* --- Ports and environment -------------------------------------------------- */
 
 static void release_ports(task_run *task)
 {
-    for (size_t i = 0; i < task->port_count; i++) {
-        berth_port_release(task->run->options->ports, task->ports[i].host_port);
-        free(task->ports[i].label);
-        free(task->ports[i].host_ip);
-    }
-    free(task->ports);
+    berth_task_ports_release(task->run->options->ports, task->ports, task->port_count);
     task->ports = NULL;
     task->port_count = 0;
 }
 
 static int reserve_ports(task_run *task, berth_error *err)
 {
-    const berth_job_resources *resources = &task->task->resources;
-    if (resources->network_count == 0)
-        return 0;
-    const berth_job_network *network = &resources->networks[0];
     const char *host_ip = task->run->options->host_ip != NULL ? task->run->options->host_ip
                                                                : "127.0.0.1";
-    task->ports = berth_xcalloc(network->port_count ? network->port_count : 1, sizeof(*task->ports));
-    for (size_t i = 0; i < network->port_count; i++) {
-        const berth_job_port *port = &network->ports[i];
-        int number = port->static_port;
-        int rc = number != 0
-                     ? berth_port_reserve_static(task->run->options->ports, host_ip, number, err)
-                     : berth_port_reserve_dynamic(task->run->options->ports, host_ip, &number, err);
-        if (rc < 0)
-            return berth_error_prefix(err, "port \"%s\"", port->label);
-        task->ports[task->port_count].label = berth_xstrdup(port->label);
-        task->ports[task->port_count].host_ip = berth_xstrdup(host_ip);
-        task->ports[task->port_count].host_port = number;
-        task->port_count++;
-    }
-    return 0;
+    return berth_task_ports_reserve(task->run->options->ports, host_ip, &task->task->resources,
+                                    &task->ports, &task->port_count, err);
 }
 
 static int build_env(task_run *task, berth_error *err)
@@ -285,7 +221,8 @@ static void *follow_logs(void *argument)
 
 static int start_task(task_run *task, berth_error *err)
 {
-    if (prepare_dirs(task, err) < 0 || reserve_ports(task, err) < 0 || build_env(task, err) < 0)
+    if (berth_alloc_dir_prepare(task->alloc_root, task->task->name, err) < 0 ||
+        reserve_ports(task, err) < 0 || build_env(task, err) < 0)
         return -1;
     build_labels(task);
 
@@ -495,8 +432,8 @@ int berth_run_job(const berth_job *job, const berth_run_options *options, berth_
 {
     memset(result, 0, sizeof(*result));
     const char *base = options->data_dir != NULL ? options->data_dir : "/tmp";
-    if (make_dir(base, err) < 0)
-        return -1;
+    if (mkdir(base, 0755) < 0 && errno != EEXIST)
+        return berth_error_set_errno(err, errno, "create folder %s", base);
     berth_autofree char *run_dir = berth_xasprintf("%s/berth-run-XXXXXX", base);
     if (mkdtemp(run_dir) == NULL)
         return berth_error_set_errno(err, errno, "create folder under %s", base);
@@ -566,7 +503,7 @@ int berth_run_job(const berth_job *job, const berth_run_options *options, berth_
      * no container still has them mounted. */
     for (size_t i = 0; i < run.task_count; i++)
         free(run.tasks[i].alloc_root);
-    remove_tree(run_dir);
+    berth_remove_tree(run_dir);
 
     result->exit_code = run.have_failure ? run.first_failure_code : 0;
     free(run.tasks);

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "agent/agent_internal.h"
+#include "agent/allocdir.h"
 #include "agent/artifact.h"
 #include "agent/logfile.h"
 #include "core/buf.h"
@@ -22,35 +23,9 @@
 
 /* --- Setup ----------------------------------------------------------------- */
 
-static int make_dir(const char *path, berth_error *err)
-{
-    if (mkdir(path, 0755) < 0 && errno != EEXIST)
-        return berth_error_set_errno(err, errno, "create folder %s", path);
-    return 0;
-}
-
 static char *task_path(const agent_task *task, const char *leaf)
 {
     return berth_xasprintf("%s/%s/%s", task->alloc->dir, task->spec->name, leaf);
-}
-
-static int prepare_dirs(agent_task *task, berth_error *err)
-{
-    const char *root = task->alloc->dir;
-    berth_autofree char *alloc_dir = berth_xasprintf("%s/alloc", root);
-    berth_autofree char *data = berth_xasprintf("%s/alloc/data", root);
-    berth_autofree char *logs = berth_xasprintf("%s/alloc/logs", root);
-    berth_autofree char *tmp = berth_xasprintf("%s/alloc/tmp", root);
-    berth_autofree char *task_root = berth_xasprintf("%s/%s", root, task->spec->name);
-    berth_autofree char *local = task_path(task, "local");
-    berth_autofree char *secrets = task_path(task, "secrets");
-    berth_autofree char *task_tmp = task_path(task, "tmp");
-    if (make_dir(root, err) < 0 || make_dir(alloc_dir, err) < 0 || make_dir(data, err) < 0 ||
-        make_dir(logs, err) < 0 || make_dir(tmp, err) < 0 || make_dir(task_root, err) < 0 ||
-        make_dir(local, err) < 0 || make_dir(secrets, err) < 0 || make_dir(task_tmp, err) < 0)
-        return -1;
-    chmod(secrets, 0700);
-    return 0;
 }
 
 /* Reserves the task's ports: the ones recorded earlier when re-attaching or
@@ -73,31 +48,11 @@ static int reserve_ports(agent_task *task, berth_error *err)
         }
         return 0;
     }
-    const berth_job_resources *resources = &task->spec->resources;
-    if (resources->network_count == 0)
-        return 0;
-    const berth_job_network *network = &resources->networks[0];
-    berth_port_binding *ports = berth_xcalloc(network->port_count + 1, sizeof(*ports));
+    berth_port_binding *ports = NULL;
     size_t count = 0;
-    for (size_t i = 0; i < network->port_count; i++) {
-        int number = network->ports[i].static_port;
-        int rc = number != 0
-                     ? berth_port_reserve_static(&agent->ports, agent->host_ip, number, err)
-                     : berth_port_reserve_dynamic(&agent->ports, agent->host_ip, &number, err);
-        if (rc < 0) {
-            for (size_t j = 0; j < count; j++) {
-                berth_port_release(&agent->ports, ports[j].host_port);
-                free(ports[j].label);
-                free(ports[j].host_ip);
-            }
-            free(ports);
-            return berth_error_prefix(err, "port \"%s\"", network->ports[i].label);
-        }
-        ports[count].label = berth_xstrdup(network->ports[i].label);
-        ports[count].host_ip = berth_xstrdup(agent->host_ip);
-        ports[count].host_port = number;
-        count++;
-    }
+    if (berth_task_ports_reserve(&agent->ports, agent->host_ip, &task->spec->resources, &ports,
+                                 &count, err) < 0)
+        return -1;
     pthread_mutex_lock(&agent->lock);
     task->ports = ports;
     task->port_count = count;
@@ -609,7 +564,8 @@ static void *run_task(void *argument)
     berth_agent *agent = task->alloc->agent;
     berth_error err = BERTH_ERROR_INIT;
 
-    if (prepare_dirs(task, &err) < 0 || reserve_ports(task, &err) < 0 ||
+    if (berth_alloc_dir_prepare(task->alloc->dir, task->spec->name, &err) < 0 ||
+        reserve_ports(task, &err) < 0 ||
         build_env(task, &err) < 0) {
         agent_task_event(task, "Setup Failure", err.message, 0, false);
         finish_task(task, true);
