@@ -32,6 +32,9 @@ static void print_usage(FILE *stream)
           "  -data-dir DIR      state folder (overrides data_dir)\n"
           "  -bind IP           address for the HTTP API and published task ports\n"
           "                     (overrides bind_addr; default 127.0.0.1)\n"
+          "  -orphan-grace DURATION\n"
+          "                     how old a container with this agent's label that no\n"
+          "                     task owns must be before it is removed (default 5m)\n"
           "  -log-level LEVEL   debug, info (default), warn or error\n"
           "  -log-format FORMAT text (default) or json\n",
           stream);
@@ -51,6 +54,7 @@ int cmd_agent(int argc, char **argv)
     size_t config_count = 0;
     const char *data_dir = NULL;
     const char *bind_addr = NULL;
+    int64_t orphan_grace_ms = 0;
     for (int i = 1; i < argc; i++) {
         const char *value = NULL;
         if (cli_flag(argv[i], "help") || cli_flag(argv[i], "h")) {
@@ -73,6 +77,14 @@ int cmd_agent(int argc, char **argv)
             data_dir = value;
         } else if (cli_option_value(argc, argv, &i, "bind", &value)) {
             bind_addr = value;
+        } else if (cli_option_value(argc, argv, &i, "orphan-grace", &value)) {
+            if (!berth_parse_duration_ms(value, &orphan_grace_ms) || orphan_grace_ms < 1000) {
+                fprintf(stderr,
+                        "berth agent: invalid -orphan-grace \"%s\"; use a duration of at least "
+                        "1s such as \"30s\" or \"5m\"\n",
+                        value);
+                return EXIT_USAGE;
+            }
         } else {
             fprintf(stderr, "berth agent: unexpected argument \"%s\"; see berth agent --help\n",
                     argv[i]);
@@ -107,6 +119,7 @@ int cmd_agent(int argc, char **argv)
     options.region = config.region;
     options.node_meta = config.meta;
     options.host_ip = bind_addr;
+    options.orphan_grace_ms = orphan_grace_ms;
     berth_agent_config_docker(&config, &options.docker, &docker_storage);
     berth_agent_config_driver_options(&config, &options.driver);
 

@@ -103,7 +103,7 @@ test_agent_api_job_lifecycle() {
     "$BERTH_BIN" alloc logs -f "$alloc_id" t >"$IT_TMP/follow" 2>&1 &
     local follower=$!
     it_cleanup "kill -KILL $follower"
-    sleep 1
+    wait_for 30 grep -q "hello from t" "$IT_TMP/follow"
     kill -0 "$follower" || fail "alloc logs -f ended while the task runs"
 
     out=$("$BERTH_BIN" node status)
@@ -115,6 +115,7 @@ test_agent_api_job_lifecycle() {
     assert_contains "$(cat "$IT_TMP/follow")" "hello from t" "followed logs"
     wait_for 30 alloc_status_is "${alloc_id:0:8}" complete
     [ -z "$(first_running_container "$IT_JOB")" ] || fail "a container still runs after job stop"
+    wait_for 30 job_has_no_containers "$IT_JOB"
 
     stop_agent
 }

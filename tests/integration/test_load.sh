@@ -32,7 +32,7 @@ running_count_is() {
 # start_http_server DIR: serves DIR on 127.0.0.1 at a free port, stored in
 # HTTP_PORT; the test's cleanup stops the server by its pid.
 start_http_server() {
-    HTTP_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    HTTP_PORT=$(free_port)
     python3 -m http.server --bind 127.0.0.1 --directory "$1" "$HTTP_PORT" >"$IT_TMP/http.log" 2>&1 &
     local pid=$!
     it_cleanup "kill $pid"
@@ -59,6 +59,34 @@ test_load_archive_from_local_artifact() {
     assert_contains "$(cat "$IT_TMP/err")" "loading image archive" "stderr"
     image_absent "$name:1" || fail "berth loaded $name:1 but did not remove it after the run"
     image_present "berth-test/busybox:1" || fail "removing $name:1 also removed berth-test/busybox:1"
+    assert_eq 0 "$(job_container_count "$IT_JOB")" "containers left"
+}
+
+test_load_cleanup_disabled_keeps_image() {
+    local name="berth-test/load-${IT_JOB}"
+    make_archive "$name" "$IT_TMP/image.tar"
+    cat >"$IT_TMP/agent.hcl" <<'AGENT'
+client {
+  options {
+    "docker.cleanup.image" = "false"
+  }
+}
+AGENT
+    write_job "$IT_TMP/job.hcl" "
+      artifact {
+        source = \"$IT_TMP/image.tar\"
+      }
+      config {
+        image = \"$name:1\"
+        load = \"image.tar\"
+        command = \"echo\"
+        args = [\"ran\"]
+      }"
+    local status=0
+    timeout 60 "$BERTH_BIN" run -config "$IT_TMP/agent.hcl" "$IT_TMP/job.hcl" >"$IT_TMP/out" 2>"$IT_TMP/err" || status=$?
+    assert_eq 0 "$status" "exit status (stderr: $(cat "$IT_TMP/err"))"
+    assert_contains "$(cat "$IT_TMP/out")" "| ran" "stdout"
+    image_present "$name:1" || fail "$name:1 was removed although docker.cleanup.image is false"
     assert_eq 0 "$(job_container_count "$IT_JOB")" "containers left"
 }
 
@@ -99,7 +127,6 @@ JOB
     # One task has ended and its container is gone; the other still uses
     # the image, so it must stay.
     wait_for 10 output_lines_equal "exited with code 0" "$IT_TMP/err" 1
-    sleep 1
     image_present "$name:1" || fail "$name:1 was removed while another task still uses it"
 
     local d
@@ -228,7 +255,7 @@ test_artifact_unreachable_server_fails_task() {
     # A port nothing listens on: bind a socket to get a free port, then
     # close it.
     local port
-    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    port=$(free_port)
     write_job "$IT_TMP/job.hcl" "
       artifact {
         source = \"http://127.0.0.1:$port/image.tar\"

@@ -471,6 +471,191 @@ static void agent_stops_with_kill_signal(void **state)
     berth_agent_close(f->agent);
 }
 
+static berth_docker *open_docker(void)
+{
+    berth_docker_config config = {.endpoint = getenv("BERTH_TEST_DOCKER_HOST")};
+    berth_docker *docker = NULL;
+    berth_error err = BERTH_ERROR_INIT;
+    if (berth_docker_open(&config, &docker, &err) < 0)
+        fail_msg("docker: %s", err.message);
+    return docker;
+}
+
+/* Creates and starts a sleeping container with the given labels. */
+static char *start_labelled_container(berth_docker *docker, const char *name, json_t *labels)
+{
+    json_t *body = json_pack("{s:s, s:[s,s], s:o}", "Image", "berth-test/busybox:1", "Cmd",
+                             "sleep", "300", "Labels", labels);
+    char *id = NULL;
+    berth_error err = BERTH_ERROR_INIT;
+    if (berth_docker_container_create(docker, name, body, &id, &err) < 0 ||
+        berth_docker_container_start(docker, id, &err) < 0)
+        fail_msg("container %s: %s", name, err.message);
+    json_decref(body);
+    return id;
+}
+
+static bool container_exists(berth_docker *docker, const char *id)
+{
+    json_t *inspect = NULL;
+    berth_error err = BERTH_ERROR_INIT;
+    if (berth_docker_container_inspect(docker, id, &inspect, &err) < 0)
+        return false;
+    json_decref(inspect);
+    return true;
+}
+
+static void agent_removes_orphaned_containers(void **state)
+{
+    fixture *f = *state;
+    if (f == NULL) {
+        skip();
+        return;
+    }
+    f->options.orphan_grace_ms = 1000;
+    assert_true(open_agent(f));
+    berth_autofree char *node_id_path = berth_xasprintf("%s/node-id", f->data_dir);
+    berth_autofree char *node_id = NULL;
+    berth_error err = BERTH_ERROR_INIT;
+    assert_int_equal(berth_read_file(node_id_path, 64, &node_id, NULL, &err), 0);
+    node_id[strcspn(node_id, "\n")] = '\0';
+
+    berth_docker *docker = open_docker();
+    berth_autofree char *orphan_job = berth_xasprintf("%s-orphan", f->job_id);
+    berth_autofree char *foreign_job = berth_xasprintf("%s-foreign", f->job_id);
+    berth_autofree char *orphan_name = berth_xasprintf("%s-orphan", f->job_id);
+    berth_autofree char *foreign_name = berth_xasprintf("%s-foreign", f->job_id);
+    /* Both carry berth.job so the teardown finds them; only the first has
+     * this agent's label. */
+    berth_autofree char *orphan = start_labelled_container(
+        docker, orphan_name,
+        json_pack("{s:s, s:s}", "berth.agent", node_id, "berth.job", orphan_job));
+    berth_autofree char *foreign =
+        start_labelled_container(docker, foreign_name, json_pack("{s:s}", "berth.job", foreign_job));
+
+    bool removed = false;
+    for (int i = 0; i < 300 && !removed; i++) {
+        removed = !container_exists(docker, orphan);
+        struct timespec pause = {0, 100 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+    }
+    assert_true(removed);
+    assert_true(container_exists(docker, foreign));
+    berth_docker_close(docker);
+    berth_agent_close(f->agent);
+}
+
+static void agent_handles_exit_while_down(void **state)
+{
+    fixture *f = *state;
+    if (!open_agent(f))
+        return;
+    berth_autofree char *text = format_job(
+        f, "down", "service", "    restart {\n      attempts = 0\n      mode = \"fail\"\n    }",
+        "      config {\n        image = \"berth-test/busybox:1\"\n        command = \"sh\"\n"
+        "        args = [\"-c\", \"sleep 2; exit 5\"]\n      }");
+    json_decref(register_job(f, text));
+    berth_autofree char *job_id = berth_xasprintf("%s-down", f->job_id);
+    json_t *alloc = wait_task_state(f, job_id, "running", 30);
+    json_decref(alloc);
+    berth_agent_close(f->agent);
+    f->agent = NULL;
+
+    /* The container exits while no agent runs. */
+    berth_docker *docker = open_docker();
+    berth_autofree char *filters = berth_xasprintf("{\"label\":[\"berth.job=%s\"]}", job_id);
+    bool exited = false;
+    for (int i = 0; i < 150 && !exited; i++) {
+        json_t *list = NULL;
+        berth_error err = BERTH_ERROR_INIT;
+        if (berth_docker_container_list(docker, filters, &list, &err) == 0) {
+            const char *state_text = json_string_value(json_object_get(json_array_get(list, 0), "State"));
+            exited = state_text != NULL && strcmp(state_text, "exited") == 0;
+            json_decref(list);
+        }
+        struct timespec pause = {0, 100 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+    }
+    assert_true(exited);
+
+    assert_true(open_agent(f));
+    alloc = wait_task_state(f, job_id, "dead", 30);
+    json_t *task = json_object_get(json_object_get(alloc, "TaskStates"), "t");
+    assert_true(json_is_true(json_object_get(task, "Failed")));
+    assert_int_equal(count_events(alloc, "Started"), 1);
+    assert_int_equal(count_events(alloc, "Terminated"), 1);
+    assert_int_equal(count_events(alloc, "Not Restarting"), 1);
+    const json_t *events = json_object_get(task, "Events");
+    bool exit_five = false;
+    size_t index;
+    const json_t *event;
+    json_array_foreach(events, index, event)
+    {
+        if (strcmp(json_string_value(json_object_get(event, "Type")), "Terminated") == 0)
+            exit_five = json_integer_value(json_object_get(event, "ExitCode")) == 5;
+    }
+    assert_true(exit_five);
+    /* The exited container is removed once its exit is recorded. */
+    for (int i = 0; i < 100; i++) {
+        json_t *list = NULL;
+        berth_error err = BERTH_ERROR_INIT;
+        size_t count = 1;
+        if (berth_docker_container_list(docker, filters, &list, &err) == 0) {
+            count = json_array_size(list);
+            json_decref(list);
+        }
+        if (count == 0)
+            break;
+        struct timespec pause = {0, 100 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+        assert_true(i < 99);
+    }
+    json_decref(alloc);
+    berth_docker_close(docker);
+    berth_agent_close(f->agent);
+}
+
+static void agent_restart_policy_delay_mode(void **state)
+{
+    fixture *f = *state;
+    if (!open_agent(f))
+        return;
+    berth_autofree char *text = format_job(
+        f, "delay", "service",
+        "    restart {\n      attempts = 1\n      interval = \"2s\"\n      delay = \"100ms\"\n"
+        "      mode = \"delay\"\n    }",
+        "      config {\n        image = \"berth-test/busybox:1\"\n        command = \"sh\"\n"
+        "        args = [\"-c\", \"exit 1\"]\n      }");
+    json_decref(register_job(f, text));
+    berth_autofree char *job_id = berth_xasprintf("%s-delay", f->job_id);
+
+    /* Mode delay never gives up: after the attempt it waits out the rest of
+     * the interval and tries again. */
+    json_t *alloc = NULL;
+    for (int i = 0; i < 150; i++) {
+        alloc = first_alloc(f, job_id);
+        json_t *task = json_object_get(json_object_get(alloc, "TaskStates"), "t");
+        if (json_integer_value(json_object_get(task, "Restarts")) >= 3)
+            break;
+        json_decref(alloc);
+        alloc = NULL;
+        struct timespec pause = {0, 100 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+    }
+    assert_non_null(alloc);
+    assert_int_equal(count_events(alloc, "Not Restarting"), 0);
+    assert_string_not_equal(task_field(alloc, "State"), "dead");
+    json_decref(alloc);
+
+    json_t *reply = NULL;
+    berth_error err = BERTH_ERROR_INIT;
+    assert_int_equal(berth_agent_stop_job(f->agent, job_id, &reply, &err), 0);
+    json_decref(reply);
+    alloc = wait_task_state(f, job_id, "dead", 30);
+    json_decref(alloc);
+    berth_agent_close(f->agent);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -482,6 +667,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(agent_rotates_log_files, setup, teardown),
         cmocka_unit_test_setup_teardown(agent_reports_task_stats, setup, teardown),
         cmocka_unit_test_setup_teardown(agent_stops_with_kill_signal, setup, teardown),
+        cmocka_unit_test_setup_teardown(agent_removes_orphaned_containers, setup, teardown),
+        cmocka_unit_test_setup_teardown(agent_handles_exit_while_down, setup, teardown),
+        cmocka_unit_test_setup_teardown(agent_restart_policy_delay_mode, setup, teardown),
     };
     return cmocka_run_group_tests_name("agent_engine", tests, NULL, NULL);
 }

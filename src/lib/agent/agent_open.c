@@ -138,7 +138,11 @@ static void *monitor(void *argument)
         if (stopping)
             return NULL;
         check_engine(agent);
-        if (tick % REAP_EVERY_TICKS == 0 && agent->engine_healthy)
+        /* Sweep every 30 s, or at every tick when the grace period is
+         * shorter than that. */
+        bool reap_now = tick % REAP_EVERY_TICKS == 0 ||
+                        agent->orphan_grace_ms < REAP_EVERY_TICKS * MONITOR_PERIOD_MS;
+        if (reap_now && agent->engine_healthy)
             reap_orphans(agent);
     }
 }
