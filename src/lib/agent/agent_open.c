@@ -25,8 +25,8 @@ static int make_dir(const char *path, berth_error *err)
     return 0;
 }
 
-/* The node id is made once and kept in data_dir, so containers this agent
- * made can be told from those of another agent on the same host. */
+/* The node id is generated once and stored in data_dir, so the reaper can
+ * distinguish this agent's containers from another agent's on the host. */
 static char *load_node_id(const char *data_dir)
 {
     berth_autofree char *path = berth_xasprintf("%s/node-id", data_dir);

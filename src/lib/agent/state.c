@@ -21,9 +21,10 @@ static const char schema[] =
     "CREATE INDEX IF NOT EXISTS events_alloc ON events (alloc_id);"
     "CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);";
 
-static int fail_sqlite(sqlite3 *db, berth_error *err, const char *what)
+static int fail_sqlite(sqlite3 *db, berth_error *err, const char *operation)
 {
-    return berth_error_set(err, BERTH_E_IO, "state database: %s: %s", what, sqlite3_errmsg(db));
+    return berth_error_set(err, BERTH_E_IO, "state database: %s: %s", operation,
+                           sqlite3_errmsg(db));
 }
 
 int berth_state_open(const char *path, berth_state **out, berth_error *err)

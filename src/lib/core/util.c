@@ -132,7 +132,7 @@ void berth_uuid_v4(char out[37])
         if (got < 0 && errno == EINTR)
             continue;
         if (got <= 0)
-            abort(); /* getrandom cannot fail on Linux >= 3.17 once the pool is ready */
+            abort(); /* only on kernels before 3.17, which lack getrandom */
         filled += (size_t)got;
     }
     bytes[6] = (unsigned char)((bytes[6] & 0x0f) | 0x40);

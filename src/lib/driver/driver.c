@@ -106,7 +106,7 @@ char *berth_driver_registry_auth(const berth_docker_auth *auth)
     char *text = json_dumps(object, JSON_COMPACT);
     json_decref(object);
     char *encoded = base64url_encode((const unsigned char *)text, strlen(text));
-    /* The JSON holds the password; wipe it before freeing. */
+    /* The JSON contains the password, so it is wiped before it is freed. */
     memset(text, 0, strlen(text));
     free(text);
     return encoded;
@@ -491,8 +491,8 @@ int berth_driver_start_task(berth_driver *driver, const berth_task_request *requ
                                       err) < 0)
         goto out;
 
-    /* The task sees NOMAD_PORT_<label> as the container port when port_map
-     * maps the label, as in Nomad 0.6 and later. */
+    /* NOMAD_PORT_<label> is the container port when port_map maps the
+     * label, as in Nomad 0.6 and later. */
     env = request->env != NULL ? berth_value_clone(request->env) : berth_value_new_map();
     for (size_t i = 0; i < request->port_count; i++) {
         int mapped = berth_docker_task_config_mapped_port(&config, request->ports[i].label);

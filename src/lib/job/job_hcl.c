@@ -1,10 +1,10 @@
 /* Decodes a Nomad job file (HCL1 or HCL2) into the job model.
  *
  * Each level (job, group, task, resources, network, port) has a table of
- * the keys it accepts. A key berth implements is decoded; a key Nomad
- * accepts but berth does not act on is a warning; anything else is an error
- * that names the key and lists the allowed ones. Decoding continues after
- * an error so that every problem is reported at once. */
+ * the keys it accepts. A key berth implements is decoded. A key Nomad
+ * accepts but berth does not act on gives a warning. Anything else is an
+ * error that names the key and lists the allowed ones. Decoding continues
+ * after an error so that every problem is reported at once. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
