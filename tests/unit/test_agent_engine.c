@@ -656,6 +656,54 @@ static void agent_restart_policy_delay_mode(void **state)
     berth_agent_close(f->agent);
 }
 
+static void agent_tty_task_logs_raw(void **state)
+{
+    fixture *f = *state;
+    if (!open_agent(f))
+        return;
+    /* With a TTY the engine merges the two streams into one raw stream. */
+    berth_autofree char *text = format_job(
+        f, "tty", "batch", "",
+        "      config {\n        image = \"berth-test/busybox:1\"\n        tty = true\n"
+        "        command = \"sh\"\n        args = [\"-c\", \"echo to-out; echo to-err >&2\"]\n      }");
+    json_decref(register_job(f, text));
+    berth_autofree char *job_id = berth_xasprintf("%s-tty", f->job_id);
+    json_t *alloc = wait_task_state(f, job_id, "dead", 30);
+    berth_autofree char *out = read_log(f, alloc, "stdout");
+    berth_autofree char *err_text = read_log(f, alloc, "stderr");
+    assert_non_null(strstr(out, "to-out"));
+    assert_non_null(strstr(out, "to-err"));
+    assert_string_equal(err_text, "");
+    json_decref(alloc);
+    berth_agent_close(f->agent);
+}
+
+static void agent_records_driver_failure(void **state)
+{
+    fixture *f = *state;
+    if (!open_agent(f))
+        return;
+    berth_autofree char *text = format_job(
+        f, "nostart", "batch",
+        "    restart {\n      attempts = 1\n      delay = \"100ms\"\n      mode = \"fail\"\n    }",
+        "      config {\n        image = \"berth-test/busybox:1\"\n"
+        "        command = \"/no/such/program\"\n      }");
+    json_decref(register_job(f, text));
+    berth_autofree char *job_id = berth_xasprintf("%s-nostart", f->job_id);
+    json_t *alloc = wait_task_state(f, job_id, "dead", 30);
+    assert_int_equal(count_events(alloc, "Driver Failure"), 2);
+    assert_int_equal(count_events(alloc, "Restarting"), 1);
+    assert_int_equal(count_events(alloc, "Not Restarting"), 1);
+    assert_int_equal(count_events(alloc, "Started"), 0);
+    json_t *task = json_object_get(json_object_get(alloc, "TaskStates"), "t");
+    assert_true(json_is_true(json_object_get(task, "Failed")));
+    const json_t *first = json_array_get(json_object_get(task, "Events"), 1);
+    assert_non_null(strstr(json_string_value(json_object_get(first, "DisplayMessage")),
+                           "/no/such/program"));
+    json_decref(alloc);
+    berth_agent_close(f->agent);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -670,6 +718,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(agent_removes_orphaned_containers, setup, teardown),
         cmocka_unit_test_setup_teardown(agent_handles_exit_while_down, setup, teardown),
         cmocka_unit_test_setup_teardown(agent_restart_policy_delay_mode, setup, teardown),
+        cmocka_unit_test_setup_teardown(agent_tty_task_logs_raw, setup, teardown),
+        cmocka_unit_test_setup_teardown(agent_records_driver_failure, setup, teardown),
     };
     return cmocka_run_group_tests_name("agent_engine", tests, NULL, NULL);
 }

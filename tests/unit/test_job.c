@@ -221,6 +221,29 @@ static void job_reports_every_error(void **state)
     berth_job_diagnostics_free(&diagnostics);
 }
 
+static void job_rejects_unknown_kill_signal(void **state)
+{
+    (void)state;
+    static const char text[] = "job \"k\" {\n"
+                               "  task \"t\" {\n"
+                               "    driver = \"docker\"\n"
+                               "    kill_signal = \"SIGFOO\"\n"
+                               "    config { image = \"x:1\" }\n"
+                               "  }\n"
+                               "}\n";
+    berth_job_diagnostics diagnostics;
+    berth_error err = BERTH_ERROR_INIT;
+    assert_null(load(text, &diagnostics, &err));
+    assert_error(&diagnostics, "job.hcl:4:19: kill_signal \"SIGFOO\" is not a signal name; use "
+                               "one such as \"SIGINT\", \"SIGTERM\" or \"SIGUSR1\"");
+    berth_job_diagnostics_free(&diagnostics);
+    assert_true(berth_signal_name_valid("SIGINT"));
+    assert_true(berth_signal_name_valid("SIGUSR1"));
+    assert_false(berth_signal_name_valid("INT"));
+    assert_false(berth_signal_name_valid("SIG"));
+    assert_false(berth_signal_name_valid(""));
+}
+
 static void job_ignored_keys_warn(void **state)
 {
     (void)state;
@@ -296,6 +319,7 @@ int main(void)
         cmocka_unit_test(job_task_outside_group),
         cmocka_unit_test(job_reports_every_error),
         cmocka_unit_test(job_ignored_keys_warn),
+        cmocka_unit_test(job_rejects_unknown_kill_signal),
         cmocka_unit_test(job_syntax_error_has_position),
         cmocka_unit_test(job_parses_durations),
     };

@@ -360,6 +360,9 @@ static void json_errors_name_path(void **state)
         {DOCKER ", \"KillTimeout\": -1", NULL,
          "job.json: Job.TaskGroups[0].Tasks[0].KillTimeout: is -1; it must be from 0 to "
          "9223372036854775807"},
+        {DOCKER ", \"KillSignal\": \"SIGFOO\"", NULL,
+         "job.json: Job.TaskGroups[0].Tasks[0].KillSignal: \"SIGFOO\" is not a signal name; use "
+         "one such as \"SIGINT\", \"SIGTERM\" or \"SIGUSR1\""},
         {DOCKER ", \"Env\": {\"A\": [\"x\"]}", NULL,
          "job.json: Job.TaskGroups[0].Tasks[0].Env.A: must be a string, not an array"},
         {DOCKER ", \"Meta\": \"x\"", NULL,

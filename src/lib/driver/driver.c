@@ -604,8 +604,16 @@ int berth_driver_stop_task(berth_driver *driver, const berth_task_handle *handle
                                     err) < 0) {
         if (err->code == BERTH_E_NOT_FOUND || !container_running(driver, handle->container_id))
             return 0;
-        return berth_error_prefix(err, "send %s to container %s", handle->kill_signal,
-                                  handle->container_name);
+        /* The signal could not be sent (the engine rejected it, say): the
+         * task must still stop, so fall back to the engine's stop. */
+        berth_log(BERTH_LOG_WARN, "sending the kill signal failed; stopping the container",
+                  "container_id", handle->container_id, "signal", handle->kill_signal, "error",
+                  err->message, NULL);
+        berth_error_clear(err);
+        if (berth_docker_container_stop(driver->docker, handle->container_id, timeout_seconds,
+                                        err) < 0)
+            return berth_error_prefix(err, "stop container %s", handle->container_name);
+        return 0;
     }
     int64_t deadline = berth_now_ms() + handle->kill_timeout_ms;
     while (berth_now_ms() < deadline) {

@@ -1,6 +1,7 @@
 #include "job/job.h"
 
 #include <ctype.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -75,6 +76,18 @@ void berth_job_free(berth_job *job)
     berth_value_free(job->meta);
     free(job->origin);
     free(job);
+}
+
+bool berth_signal_name_valid(const char *name)
+{
+    if (strncmp(name, "SIG", 3) != 0)
+        return false;
+    for (int number = 1; number < NSIG; number++) {
+        const char *abbreviation = sigabbrev_np(number);
+        if (abbreviation != NULL && strcmp(abbreviation, name + 3) == 0)
+            return true;
+    }
+    return false;
 }
 
 bool berth_parse_duration_ms(const char *text, int64_t *out)

@@ -130,6 +130,10 @@ int berth_job_load_hcl(const char *filename, const char *text, size_t length,
 
 void berth_job_free(berth_job *job);
 
+/* Reports whether name is a signal name the engine accepts for a kill:
+ * "SIG" followed by a Linux signal's abbreviation ("SIGINT", "SIGUSR1"). */
+bool berth_signal_name_valid(const char *name);
+
 /* Parses a Go-style duration ("5s", "1m30s", "250ms", "2h") into
  * milliseconds. Sub-millisecond units are accepted and rounded down. */
 bool berth_parse_duration_ms(const char *text, int64_t *out);

@@ -503,7 +503,12 @@ static void decode_task(decoder *d, const berth_hcl_block *block, berth_job_grou
         } else if (strcmp(name, "kill_timeout") == 0) {
             decode_duration(d, item, &task.kill_timeout_ms);
         } else if (strcmp(name, "kill_signal") == 0) {
-            decode_string(d, item, &task.kill_signal);
+            if (decode_string(d, item, &task.kill_signal) &&
+                !berth_signal_name_valid(task.kill_signal))
+                report_error(d, item->as.attribute.expr->pos,
+                             "kill_signal \"%s\" is not a signal name; use one such as "
+                             "\"SIGINT\", \"SIGTERM\" or \"SIGUSR1\"",
+                             task.kill_signal);
         } else if (strcmp(name, "resources") == 0) {
             if (seen_resources)
                 report_error(d, item_pos(item), "\"resources\" is set twice in task \"%s\"",

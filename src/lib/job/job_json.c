@@ -800,6 +800,14 @@ static void decode_task(json_decoder *d, const json_t *json, const char *path,
         berth_freep(&task.user);
     if (read_string(d, json, "KillSignal", path, &task.kill_signal) && task.kill_signal[0] == '\0')
         berth_freep(&task.kill_signal);
+    if (task.kill_signal != NULL && !berth_signal_name_valid(task.kill_signal)) {
+        char signal_path[PATH_SIZE];
+        field_path(signal_path, sizeof(signal_path), path, "KillSignal");
+        report_error(d, signal_path,
+                     "\"%s\" is not a signal name; use one such as \"SIGINT\", \"SIGTERM\" or "
+                     "\"SIGUSR1\"",
+                     task.kill_signal);
+    }
     read_scalar_map(d, json, "Env", path, &task.env);
     read_scalar_map(d, json, "Meta", path, &task.meta);
     read_duration_ms(d, json, "KillTimeout", path, &task.kill_timeout_ms);
