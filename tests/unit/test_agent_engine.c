@@ -704,6 +704,62 @@ static void agent_records_driver_failure(void **state)
     berth_agent_close(f->agent);
 }
 
+/* Polls until count_events(type) reaches at least minimum. */
+static json_t *wait_events(fixture *f, const char *job_id, const char *type, size_t minimum,
+                           int seconds)
+{
+    for (int i = 0; i < seconds * 10; i++) {
+        json_t *alloc = first_alloc(f, job_id);
+        if (count_events(alloc, type) >= minimum)
+            return alloc;
+        json_decref(alloc);
+        struct timespec pause = {0, 100 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+    }
+    fail_msg("fewer than %zu %s events after %d s", minimum, type, seconds);
+    return NULL;
+}
+
+static void agent_restart_delay_survives_agent_restart(void **state)
+{
+    fixture *f = *state;
+    if (!open_agent(f))
+        return;
+    berth_autofree char *text = format_job(
+        f, "pending", "service",
+        "    restart {\n      attempts = 3\n      interval = \"1m\"\n      delay = \"2s\"\n"
+        "      mode = \"fail\"\n    }",
+        "      config {\n        image = \"berth-test/busybox:1\"\n        command = \"sh\"\n"
+        "        args = [\"-c\", \"exit 3\"]\n      }");
+    json_decref(register_job(f, text));
+    berth_autofree char *job_id = berth_xasprintf("%s-pending", f->job_id);
+    json_t *alloc = wait_events(f, job_id, "Restarting", 1, 30);
+    /* While it waits to restart, the task is pending, not running. */
+    assert_string_equal(task_field(alloc, "State"), "pending");
+    json_decref(alloc);
+    berth_agent_close(f->agent);
+    f->agent = NULL;
+
+    assert_true(open_agent(f));
+    alloc = first_alloc(f, job_id);
+    assert_string_not_equal(task_field(alloc, "State"), "dead");
+    assert_string_not_equal(json_string_value(json_object_get(alloc, "ClientStatus")), "complete");
+    assert_int_equal(count_events(alloc, "Driver Failure"), 0);
+    json_decref(alloc);
+    /* The resumed task starts again and keeps failing by its policy. */
+    alloc = wait_events(f, job_id, "Started", 2, 30);
+    assert_int_equal(count_events(alloc, "Driver Failure"), 0);
+    json_decref(alloc);
+
+    json_t *reply = NULL;
+    berth_error err = BERTH_ERROR_INIT;
+    assert_int_equal(berth_agent_stop_job(f->agent, job_id, &reply, &err), 0);
+    json_decref(reply);
+    alloc = wait_task_state(f, job_id, "dead", 30);
+    json_decref(alloc);
+    berth_agent_close(f->agent);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -720,6 +776,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(agent_restart_policy_delay_mode, setup, teardown),
         cmocka_unit_test_setup_teardown(agent_tty_task_logs_raw, setup, teardown),
         cmocka_unit_test_setup_teardown(agent_records_driver_failure, setup, teardown),
+        cmocka_unit_test_setup_teardown(agent_restart_delay_survives_agent_restart, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests_name("agent_engine", tests, NULL, NULL);
 }

@@ -280,15 +280,6 @@ static bool task_kill_requested(agent_task *task)
     return requested;
 }
 
-/* Reports whether the task should stop: asked to, or the agent exits. */
-static bool kill_requested(agent_task *task)
-{
-    pthread_mutex_lock(&task->alloc->agent->lock);
-    bool requested = task->kill_requested || task->alloc->agent->stopping;
-    pthread_mutex_unlock(&task->alloc->agent->lock);
-    return requested;
-}
-
 /* Sleeps up to delay_ms, waking early on a kill request; returns true when
  * the task should stop. */
 static bool sleep_unless_killed(agent_task *task, int64_t delay_ms)
@@ -477,6 +468,12 @@ static void destroy_container(agent_task *task)
                   "task", task->spec->name, "error", err.message, NULL);
     berth_task_handle_free(task->handle);
     task->handle = NULL;
+    /* Forget the removed container, so a task resumed by a later agent
+     * starts a new one instead of looking for this one. */
+    pthread_mutex_lock(&task->alloc->agent->lock);
+    free(task->container_id);
+    task->container_id = NULL;
+    pthread_mutex_unlock(&task->alloc->agent->lock);
 }
 
 static char *format_duration(int64_t ms)
@@ -558,6 +555,45 @@ static void report_exit(agent_task *task, const berth_task_exit *exit)
                      exit->exit_code, true);
 }
 
+static bool agent_stopping(agent_task *task)
+{
+    pthread_mutex_lock(&task->alloc->agent->lock);
+    bool stopping = task->alloc->agent->stopping;
+    pthread_mutex_unlock(&task->alloc->agent->lock);
+    return stopping;
+}
+
+typedef enum restart_outcome {
+    RESTART_NOW,  /* the delay passed: start the task again */
+    RESTART_NEVER, /* the policy or a stop request ends the task */
+    RESTART_LEAVE, /* the agent is shutting down: leave the task to the next agent */
+} restart_outcome;
+
+/* Applies the restart policy after an exit or a failed start and waits out
+ * its delay, with the task pending meanwhile. *failed is set when the
+ * policy gives up on a failure. */
+static restart_outcome wait_before_restart(agent_task *task, bool success, bool *failed)
+{
+    berth_agent *agent = task->alloc->agent;
+    int64_t delay = restart_delay(task, success);
+    if (delay < 0) {
+        *failed = !success;
+        return RESTART_NEVER;
+    }
+    pthread_mutex_lock(&agent->lock);
+    task->state = AGENT_TASK_PENDING;
+    agent_alloc_update_status(task->alloc);
+    pthread_mutex_unlock(&agent->lock);
+    agent_persist_alloc(task->alloc);
+
+    sleep_unless_killed(task, delay);
+    if (task_kill_requested(task))
+        return RESTART_NEVER;
+    if (agent_stopping(task))
+        return RESTART_LEAVE;
+    return RESTART_NOW;
+}
+
 static void *run_task(void *argument)
 {
     agent_task *task = argument;
@@ -576,8 +612,11 @@ static void *run_task(void *argument)
     for (;;) {
         /* A container from an earlier agent is adopted even when a stop is
          * pending, so that it is stopped and removed rather than left. */
-        if (kill_requested(task) && !(task->recover && task->container_id != NULL))
+        bool adopt = task->recover && task->container_id != NULL;
+        if (task_kill_requested(task) && !adopt)
             break;
+        if (agent_stopping(task) && !task_kill_requested(task))
+            return NULL; /* the next agent resumes the task */
         bool have_container = false;
         if (task->recover && task->container_id != NULL) {
             task->recover = false;
@@ -598,21 +637,21 @@ static void *run_task(void *argument)
                                              task_dir, task->env, &agent->node,
                                              &artifact_options, &err) < 0) {
                     agent_task_event(task, "Failed Artifact Download", err.message, 0, false);
-                    int64_t delay = restart_delay(task, false);
-                    if (delay < 0 || sleep_unless_killed(task, delay)) {
-                        failed = delay < 0;
+                    restart_outcome outcome = wait_before_restart(task, false, &failed);
+                    if (outcome == RESTART_LEAVE)
+                        return NULL;
+                    if (outcome == RESTART_NEVER)
                         break;
-                    }
                     continue;
                 }
             }
             if (start_container(task, &err) < 0) {
                 agent_task_event(task, "Driver Failure", err.message, 0, false);
-                int64_t delay = restart_delay(task, false);
-                if (delay < 0 || sleep_unless_killed(task, delay)) {
-                    failed = delay < 0;
+                restart_outcome outcome = wait_before_restart(task, false, &failed);
+                if (outcome == RESTART_LEAVE)
+                    return NULL;
+                if (outcome == RESTART_NEVER)
                     break;
-                }
                 continue;
             }
             record_container(task);
@@ -633,25 +672,20 @@ static void *run_task(void *argument)
         }
         if (result == WATCH_LOST)
             agent_task_event(task, "Driver Failure", "the container is gone", 0, false);
-        else if (kill_requested(task))
+        else if (task_kill_requested(task))
             agent_task_event(task, "Killed", "Task successfully killed", exit.exit_code, true);
         else
             report_exit(task, &exit);
         destroy_container(task);
 
-        if (kill_requested(task))
+        if (task_kill_requested(task))
             break;
         bool success = result == WATCH_EXITED && exit.exit_code == 0 && !exit.oom_killed;
-        int64_t delay = restart_delay(task, success);
-        if (delay < 0) {
-            failed = !success;
+        restart_outcome outcome = wait_before_restart(task, success, &failed);
+        if (outcome == RESTART_LEAVE)
+            return NULL;
+        if (outcome == RESTART_NEVER)
             break;
-        }
-        if (sleep_unless_killed(task, delay))
-            break;
-        pthread_mutex_lock(&agent->lock);
-        task->state = AGENT_TASK_PENDING;
-        pthread_mutex_unlock(&agent->lock);
     }
     finish_task(task, failed);
     return NULL;
