@@ -8,6 +8,7 @@
 #include "agent/agent.h"
 #include "agent/config.h"
 #include "api/api.h"
+#include "agent/ports.h"
 #include "cli.h"
 
 #define DEFAULT_HTTP_PORT 4646
@@ -123,6 +124,18 @@ int cmd_agent(int argc, char **argv)
     berth_agent_config_docker(&config, &options.docker, &docker_storage);
     berth_agent_config_driver_options(&config, &options.driver);
 
+    /* Check the API address before the agent resumes any task, so a bad
+     * address or a port in use fails without side effects. */
+    int http_port = config.http_port > 0 ? config.http_port : DEFAULT_HTTP_PORT;
+    if (!berth_port_is_bindable(bind_addr, http_port)) {
+        fprintf(stderr,
+                "berth agent: cannot listen on %s port %d: not an address of this host, or the "
+                "port is in use; set bind_addr and ports { http } or pass -bind\n",
+                bind_addr, http_port);
+        berth_agent_config_free(&config);
+        return 1;
+    }
+
     cli_handle_stop_signals(&stop_signal);
     int status = 1;
     berth_error err = BERTH_ERROR_INIT;
@@ -136,7 +149,7 @@ int cmd_agent(int argc, char **argv)
     berth_api_backend_from_agent(agent, &backend);
     berth_api_server_options server_options = {
         .bind_addr = bind_addr,
-        .port = config.http_port > 0 ? config.http_port : DEFAULT_HTTP_PORT,
+        .port = http_port,
     };
     if (berth_api_server_start(&server_options, &backend, &server, &err) < 0) {
         cli_print_error("agent", &err);

@@ -760,6 +760,73 @@ static void agent_restart_delay_survives_agent_restart(void **state)
     berth_agent_close(f->agent);
 }
 
+static void agent_keeps_unchanged_job(void **state)
+{
+    fixture *f = *state;
+    if (!open_agent(f))
+        return;
+    berth_autofree char *text = format_job(
+        f, "same", "service", "",
+        "      kill_timeout = \"1s\"\n      config {\n        image = \"berth-test/busybox:1\"\n"
+        "        command = \"sleep\"\n        args = [\"300\"]\n      }");
+    json_t *doc = register_job(f, text);
+    berth_autofree char *job_id = berth_xasprintf("%s-same", f->job_id);
+    json_t *alloc = wait_task_state(f, job_id, "running", 30);
+    berth_autofree char *alloc_id = berth_xstrdup(json_string_value(json_object_get(alloc, "ID")));
+    json_decref(alloc);
+
+    json_t *reply = NULL;
+    berth_error err = BERTH_ERROR_INIT;
+    assert_int_equal(berth_agent_register_job(f->agent, doc, &reply, &err), 0);
+    json_decref(reply);
+    json_t *list = NULL;
+    assert_int_equal(berth_agent_job_allocations(f->agent, job_id, &list, &err), 0);
+    assert_int_equal(json_array_size(list), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(list, 0), "ID")),
+                        alloc_id);
+    json_decref(list);
+
+    /* The submit time survives the agent's restart. */
+    json_t *jobs = NULL;
+    assert_int_equal(berth_agent_list_jobs(f->agent, &jobs, &err), 0);
+    json_int_t submitted = json_integer_value(json_object_get(json_array_get(jobs, 0), "SubmitTime"));
+    assert_true(submitted > 0);
+    json_decref(jobs);
+    berth_agent_close(f->agent);
+    f->agent = NULL;
+    assert_true(open_agent(f));
+    assert_int_equal(berth_agent_list_jobs(f->agent, &jobs, &err), 0);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(jobs, 0), "SubmitTime")),
+                     submitted);
+    json_decref(jobs);
+
+    assert_int_equal(berth_agent_stop_job(f->agent, job_id, &reply, &err), 0);
+    json_decref(reply);
+    alloc = wait_task_state(f, job_id, "dead", 30);
+    json_decref(alloc);
+    json_decref(doc);
+    berth_agent_close(f->agent);
+}
+
+static void agent_rejects_foreign_datacenter(void **state)
+{
+    fixture *f = *state;
+    if (!open_agent(f))
+        return;
+    berth_autofree char *text = berth_xasprintf(
+        "job \"%s-dc\" {\n  datacenters = [\"eu-west\"]\n  task \"t\" {\n"
+        "    driver = \"docker\"\n    config { image = \"berth-test/busybox:1\" }\n  }\n}\n",
+        f->job_id);
+    json_t *doc = job_from_hcl(text);
+    json_t *reply = NULL;
+    berth_error err = BERTH_ERROR_INIT;
+    assert_int_equal(berth_agent_register_job(f->agent, doc, &reply, &err), -1);
+    assert_int_equal(err.code, BERTH_E_INVALID);
+    assert_non_null(strstr(err.message, "does not list this agent's datacenter \"dc1\""));
+    json_decref(doc);
+    berth_agent_close(f->agent);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -778,6 +845,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(agent_records_driver_failure, setup, teardown),
         cmocka_unit_test_setup_teardown(agent_restart_delay_survives_agent_restart, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(agent_keeps_unchanged_job, setup, teardown),
+        cmocka_unit_test_setup_teardown(agent_rejects_foreign_datacenter, setup, teardown),
     };
     return cmocka_run_group_tests_name("agent_engine", tests, NULL, NULL);
 }

@@ -364,6 +364,46 @@ static int decode_job(const json_t *doc, berth_job **out, berth_error *err)
     return rc;
 }
 
+/* Fields the agent adds to a registered job document. */
+static const char *const agent_job_fields[] = {"JobModifyIndex", "ModifyIndex", "Stop",
+                                               "SubmitTime", "Status", NULL};
+
+/* Reports whether a submitted job equals the registered document, apart
+ * from the fields the agent adds. */
+static bool same_job(const json_t *registered, const json_t *submitted)
+{
+    json_t *left = json_deep_copy(registered);
+    json_t *right = json_deep_copy(submitted);
+    for (size_t i = 0; agent_job_fields[i] != NULL; i++) {
+        json_object_del(left, agent_job_fields[i]);
+        json_object_del(right, agent_job_fields[i]);
+    }
+    bool same = json_equal(left, right);
+    json_decref(left);
+    json_decref(right);
+    return same;
+}
+
+/* A job runs on this node only when it lists the node's datacenter and is
+ * in its region, as Nomad's scheduler requires. */
+static int check_placement(berth_agent *agent, const berth_job *job, berth_error *err)
+{
+    if (job->region != NULL && strcmp(job->region, agent->node.region) != 0)
+        return berth_error_set(err, BERTH_E_INVALID,
+                               "job \"%s\" is in region \"%s\"; this agent is in region \"%s\"",
+                               job->id, job->region, agent->node.region);
+    bool listed = job->datacenter_count == 0;
+    for (size_t i = 0; i < job->datacenter_count; i++)
+        listed |= strcmp(job->datacenters[i], agent->node.datacenter) == 0 ||
+                  strcmp(job->datacenters[i], "*") == 0;
+    if (!listed)
+        return berth_error_set(err, BERTH_E_INVALID,
+                               "job \"%s\" does not list this agent's datacenter \"%s\" in its "
+                               "datacenters",
+                               job->id, agent->node.datacenter);
+    return 0;
+}
+
 int berth_agent_register_job(berth_agent *agent, const json_t *job, json_t **reply,
                              berth_error *err)
 {
@@ -375,11 +415,28 @@ int berth_agent_register_job(berth_agent *agent, const json_t *job, json_t **rep
     berth_job *decoded = NULL;
     if (decode_job(job, &decoded, err) < 0)
         return -1;
-    if (validate_job(agent, decoded, err) < 0) {
+    if (validate_job(agent, decoded, err) < 0 || check_placement(agent, decoded, err) < 0) {
         berth_job_free(decoded);
         err->code = BERTH_E_INVALID;
         return -1;
     }
+
+    /* Registering the same job again changes nothing, as in Nomad: the
+     * running allocations stay. */
+    pthread_mutex_lock(&agent->lock);
+    agent_job *existing = find_job(agent, decoded->id);
+    if (existing != NULL && !existing->stopped && same_job(existing->doc, job)) {
+        int64_t unchanged_index = existing->modify_index;
+        pthread_mutex_unlock(&agent->lock);
+        berth_job_free(decoded);
+        char eval_id[37];
+        berth_uuid_v4(eval_id);
+        *reply = json_pack("{s:s, s:I, s:s, s:I}", "EvalID", eval_id, "JobModifyIndex",
+                           (json_int_t)unchanged_index, "Warnings", "", "Index",
+                           (json_int_t)unchanged_index);
+        return 0;
+    }
+    pthread_mutex_unlock(&agent->lock);
     int64_t index = 0;
     if (berth_state_next_index(agent->state, &index, err) < 0) {
         berth_job_free(decoded);
@@ -390,6 +447,8 @@ int berth_agent_register_job(berth_agent *agent, const json_t *job, json_t **rep
     json_object_set_new(doc, "JobModifyIndex", json_integer(index));
     json_object_set_new(doc, "ModifyIndex", json_integer(index));
     json_object_set_new(doc, "Stop", json_false());
+    int64_t submit_time = agent_now_ns();
+    json_object_set_new(doc, "SubmitTime", json_integer(submit_time));
 
     pthread_mutex_lock(&agent->lock);
     agent_job *entry = find_job(agent, decoded->id);
@@ -409,7 +468,7 @@ int berth_agent_register_job(berth_agent *agent, const json_t *job, json_t **rep
     }
     entry->doc = doc;
     entry->modify_index = index;
-    entry->submit_time_ns = agent_now_ns();
+    entry->submit_time_ns = submit_time;
     entry->stopped = false;
 
     size_t created_count = 0;

@@ -102,6 +102,7 @@ struct berth_agent {
     berth_value *driver_attributes;
 
     bool stopping;
+    int lock_fd; /* data_dir/agent.lock, held with flock while the agent runs */
     /* Guards every task's log_position_ns and log writes, so closing the
      * agent can stop all writers before it saves their positions. */
     pthread_mutex_t log_lock;

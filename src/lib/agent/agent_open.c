@@ -2,6 +2,8 @@
  * containers, and the monitor thread (engine health and the reaper of
  * orphaned containers). */
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -300,6 +302,7 @@ static int restore_state(berth_agent *agent, berth_error *err)
         job->doc = json_incref(doc);
         job->modify_index = json_integer_value(json_object_get(doc, "JobModifyIndex"));
         job->stopped = json_is_true(json_object_get(doc, "Stop"));
+        job->submit_time_ns = json_integer_value(json_object_get(doc, "SubmitTime"));
         job->next = agent->jobs;
         agent->jobs = job;
     }
@@ -370,6 +373,29 @@ static void resume_tasks(berth_agent *agent)
     }
 }
 
+/* Two agents on one data_dir would both re-attach to the same containers
+ * and write the same logs, so the second one is refused. The lock is
+ * released when the agent closes or its process ends. */
+static int lock_data_dir(berth_agent *agent, berth_error *err)
+{
+    berth_autofree char *path = berth_xasprintf("%s/agent.lock", agent->data_dir);
+    agent->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (agent->lock_fd < 0)
+        return berth_error_set_errno(err, errno, "open %s", path);
+    if (flock(agent->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+        int saved = errno;
+        close(agent->lock_fd);
+        agent->lock_fd = -1;
+        if (saved == EWOULDBLOCK)
+            return berth_error_set(err, BERTH_E_CONFLICT,
+                                   "data_dir %s is in use by another berth agent; stop that "
+                                   "agent or choose another data_dir",
+                                   agent->data_dir);
+        return berth_error_set_errno(err, saved, "lock %s", path);
+    }
+    return 0;
+}
+
 int berth_agent_open(const berth_agent_options *options, berth_agent **out, berth_error *err)
 {
     if (options->data_dir == NULL || *options->data_dir == '\0')
@@ -386,12 +412,16 @@ int berth_agent_open(const berth_agent_options *options, berth_agent **out, bert
     agent->driver_options = options->driver;
 
     berth_autofree char *state_path = berth_xasprintf("%s/state.db", options->data_dir);
-    if (make_dir(options->data_dir, err) < 0 || make_dir(agent->alloc_root, err) < 0 ||
+    agent->lock_fd = -1;
+    if (make_dir(options->data_dir, err) < 0 || lock_data_dir(agent, err) < 0 ||
+        make_dir(agent->alloc_root, err) < 0 ||
         berth_state_open(state_path, &agent->state, err) < 0 ||
         berth_docker_open(&options->docker, &agent->docker, err) < 0 ||
         berth_driver_open(agent->docker, &options->driver, &agent->driver, err) < 0 ||
         berth_port_allocator_init(&agent->ports, BERTH_PORTS_DEFAULT_MIN,
                                   BERTH_PORTS_DEFAULT_MAX, err) < 0) {
+        if (agent->lock_fd >= 0)
+            close(agent->lock_fd);
         berth_state_close(agent->state);
         berth_driver_close(agent->driver);
         berth_docker_close(agent->docker);
@@ -455,6 +485,10 @@ void berth_agent_close(berth_agent *agent)
      * they are not joined and the agent's memory is not freed: the process
      * exits right after, and the containers keep running for the next
      * agent. */
+    if (agent->lock_fd >= 0) {
+        close(agent->lock_fd);
+        agent->lock_fd = -1;
+    }
     berth_log(BERTH_LOG_INFO, "agent stopped; containers keep running", "data_dir",
               agent->data_dir, NULL);
 }
