@@ -96,10 +96,16 @@ static int fake_stop_job(void *context, const char *job_id, json_t **reply, bert
     return 0;
 }
 
+/* Job "web" always has allocation "a1", registered or not; other
+ * registered jobs have it too. */
 static int fake_job_allocations(void *context, const char *job_id, json_t **reply,
                                 berth_error *err)
 {
-    if (strcmp(job_id, "web") != 0)
+    fake_backend *fake = context;
+    pthread_mutex_lock(&fake->lock);
+    bool known = strcmp(job_id, "web") == 0 || json_object_get(fake->jobs, job_id) != NULL;
+    pthread_mutex_unlock(&fake->lock);
+    if (!known)
         return berth_error_set(err, BERTH_E_NOT_FOUND, "job \"%s\" not found", job_id);
     *reply = json_pack("[{s:s, s:s}]", "ID", "a1", "JobID", job_id);
     return 0;
@@ -411,6 +417,58 @@ static void job_ids_are_url_decoded(void **state)
     expect(f, "GET", "/v1/job/my%20job", NULL, 200, "\"my job\"");
 }
 
+static void job_ids_may_contain_slashes(void **state)
+{
+    fixture *f = *state;
+    expect(f, "PUT", "/v1/jobs", "{\"Job\": {\"ID\": \"team/web\"}}", 200, "EvalID");
+    expect(f, "PUT", "/v1/jobs", "{\"Job\": {\"ID\": \"my job/with spaces\"}}", 200,
+           "EvalID");
+
+    /* libmicrohttpd decodes %2F to '/', so both spellings reach the job. */
+    expect(f, "GET", "/v1/job/team%2Fweb", NULL, 200, "\"team/web\"");
+    expect(f, "GET", "/v1/job/team/web", NULL, 200, "\"team/web\"");
+    expect(f, "GET", "/v1/job/my%20job%2Fwith%20spaces", NULL, 200,
+           "\"my job/with spaces\"");
+    expect(f, "GET", "/v1/job/my%20job/with%20spaces", NULL, 200,
+           "\"my job/with spaces\"");
+
+    expect(f, "GET", "/v1/job/team%2Fweb/allocations", NULL, 200, "\"JobID\":\"team/web\"");
+    expect(f, "GET", "/v1/job/team/web/allocations", NULL, 200, "\"JobID\":\"team/web\"");
+    expect(f, "GET", "/v1/job/team/nope/allocations", NULL, 404, "job \"team/nope\" not found");
+    expect(f, "GET", "/v1/job/team/web/summary", NULL, 404, "unknown API path");
+
+    expect(f, "DELETE", "/v1/job/team%2Fweb", NULL, 200, "\"eval-2\"");
+    assert_null(json_object_get(f->fake.jobs, "team/web"));
+    expect(f, "DELETE", "/v1/job/my%20job/with%20spaces", NULL, 200, "\"eval-2\"");
+    assert_null(json_object_get(f->fake.jobs, "my job/with spaces"));
+    expect(f, "DELETE", "/v1/job/team/web", NULL, 404, "job \"team/web\" not found");
+}
+
+static void client_reaches_job_with_slash(void **state)
+{
+    fixture *f = *state;
+    expect(f, "PUT", "/v1/jobs", "{\"Job\": {\"ID\": \"team/web\"}}", 200, "EvalID");
+    berth_api_client *client = NULL;
+    berth_error err = BERTH_ERROR_INIT;
+    assert_int_equal(berth_api_client_open(f->base_url, &client, &err), 0);
+
+    /* The path the CLI builds: the ID as one escaped segment. */
+    char *escaped = berth_api_escape("team/web");
+    char *path = berth_xasprintf("/v1/job/%s", escaped);
+    json_t *response = NULL;
+    assert_int_equal(berth_api_client_request(client, "GET", path, NULL, &response, &err), 0);
+    assert_string_equal(json_string_value(json_object_get(response, "ID")), "team/web");
+    json_decref(response);
+    response = NULL;
+    assert_int_equal(berth_api_client_request(client, "DELETE", path, NULL, &response, &err), 0);
+    json_decref(response);
+    assert_null(json_object_get(f->fake.jobs, "team/web"));
+
+    free(path);
+    free(escaped);
+    berth_api_client_close(client);
+}
+
 static void unknown_job_is_404(void **state)
 {
     fixture *f = *state;
@@ -470,6 +528,7 @@ static void unknown_routes_are_404(void **state)
                            "/v1/",
                            "/v1/job/",
                            "/v1/job/web/versions",
+                           "/v1/job//allocations",
                            "/v1/allocation/",
                            "/v1/allocation/a1/extra",
                            "/v1/client/allocation/a1",
@@ -1167,6 +1226,8 @@ int main(void)
         FIXTURE_TEST(register_job_with_post),
         FIXTURE_TEST(list_and_get_jobs),
         FIXTURE_TEST(job_ids_are_url_decoded),
+        FIXTURE_TEST(job_ids_may_contain_slashes),
+        FIXTURE_TEST(client_reaches_job_with_slash),
         FIXTURE_TEST(unknown_job_is_404),
         FIXTURE_TEST(stop_job_with_delete),
         FIXTURE_TEST(job_allocations_route),

@@ -16,6 +16,10 @@
  *     GET      /v1/agent/self
  *     GET      /v1/nodes
  *
+ * A job ID may contain '/', sent as is or as %2F: the job routes take the
+ * known suffix off the end of the path and the rest is the ID, as
+ * Nomad's agent does.
+ *
  * Errors are plain-text bodies: 400 for bad input, 404 for unknown routes
  * and objects, 405 for a method a route does not take, 413 for a body
  * over BERTH_API_MAX_BODY, 500 for everything else. */

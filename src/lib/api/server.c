@@ -321,26 +321,68 @@ static enum MHD_Result send_unknown_path(const request *req)
     return send_error(req, MHD_HTTP_NOT_FOUND, text);
 }
 
+/* Returns a copy of the first length bytes of text, or NULL when length
+ * is 0, so that an empty id is an unknown path. */
+static char *copy_id(const char *text, size_t length)
+{
+    return length > 0 ? berth_xstrndup(text, length) : NULL;
+}
+
+/* Splits rest into an id and a known suffix: when rest ends in suffix,
+ * *id gets what comes before it and the function returns true. */
+static bool take_suffix(const char *rest, const char *suffix, char **id)
+{
+    size_t rest_length = strlen(rest);
+    size_t suffix_length = strlen(suffix);
+    if (rest_length < suffix_length ||
+        strcmp(rest + rest_length - suffix_length, suffix) != 0)
+        return false;
+    *id = copy_id(rest, rest_length - suffix_length);
+    return true;
+}
+
+/* Job sub-resources of Nomad's HTTP API that berth does not serve. They
+ * stay unknown paths, as in Nomad, instead of being read as part of a job
+ * ID. */
+static const char *const unserved_job_suffixes[] = {
+    "/evaluate", "/evaluations", "/periodic/force", "/plan",       "/summary",
+    "/dispatch", "/versions",    "/revert",         "/deployments", "/deployment",
+    "/stable",   "/scale",       "/services",       "/submission", "/actions",
+    "/action",
+};
+
+/* /v1/job/:id and /v1/job/:id/allocations. libmicrohttpd decodes the
+ * path before the handler sees it, so %2F arrives as '/' and a job ID may
+ * contain '/'. Like Nomad's agent, the route checks for a known suffix at
+ * the end and takes everything before it as the ID, so a job whose ID
+ * itself ends in one of these suffixes cannot be addressed. */
 static enum MHD_Result route_job(const request *req, const char *rest)
 {
     const berth_api_backend *backend = &req->server->backend;
     berth_autofree char *id = NULL;
-    const char *suffix = NULL;
-    if (!split_id(rest, &id, &suffix))
-        return send_unknown_path(req);
-    if (suffix[0] == '\0') {
-        if (is_method(req, "GET"))
-            return answer_id_query(req, backend->get_job, id);
-        if (is_method(req, "DELETE"))
-            return answer_id_query(req, backend->stop_job, id);
-        return send_method_not_allowed(req, "GET, DELETE");
-    }
-    if (strcmp(suffix, "/allocations") == 0) {
+
+    if (take_suffix(rest, "/allocations", &id)) {
+        if (id == NULL)
+            return send_unknown_path(req);
         if (!is_method(req, "GET"))
             return send_method_not_allowed(req, "GET");
         return answer_id_query(req, backend->job_allocations, id);
     }
-    return send_unknown_path(req);
+    for (size_t i = 0; i < sizeof(unserved_job_suffixes) / sizeof(unserved_job_suffixes[0]);
+         i++) {
+        berth_autofree char *ignored = NULL;
+        if (take_suffix(rest, unserved_job_suffixes[i], &ignored))
+            return send_unknown_path(req);
+    }
+
+    id = copy_id(rest, strlen(rest));
+    if (id == NULL)
+        return send_unknown_path(req);
+    if (is_method(req, "GET"))
+        return answer_id_query(req, backend->get_job, id);
+    if (is_method(req, "DELETE"))
+        return answer_id_query(req, backend->stop_job, id);
+    return send_method_not_allowed(req, "GET, DELETE");
 }
 
 static enum MHD_Result route(const request *req)
@@ -361,6 +403,8 @@ static enum MHD_Result route(const request *req)
     }
     if (berth_str_has_prefix(path, "job/"))
         return route_job(req, path + strlen("job/"));
+    /* Allocation IDs are UUIDs (or prefixes of one), which never contain
+     * '/', so the ID ends at the first '/'. */
     if (berth_str_has_prefix(path, "allocation/")) {
         if (!split_id(path + strlen("allocation/"), &id, &suffix) || suffix[0] != '\0')
             return send_unknown_path(req);
