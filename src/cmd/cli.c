@@ -11,6 +11,7 @@
 #include "driver/driver.h"
 
 static volatile sig_atomic_t *stop_flag;
+static volatile sig_atomic_t force_flag;
 
 bool cli_flag(const char *argument, const char *name)
 {
@@ -114,8 +115,18 @@ int cli_open_docker_for_agent(const berth_agent_config *config, berth_docker **o
 
 static void on_stop_signal(int signal_number)
 {
-    if (stop_flag != NULL)
+    if (stop_flag == NULL)
+        return;
+    /* The first signal decides the exit status; a second one forces. */
+    if (*stop_flag != 0)
+        force_flag = 1;
+    else
         *stop_flag = signal_number;
+}
+
+const volatile sig_atomic_t *cli_force_flag(void)
+{
+    return &force_flag;
 }
 
 void cli_handle_stop_signals(volatile sig_atomic_t *flag)
@@ -127,6 +138,8 @@ void cli_handle_stop_signals(volatile sig_atomic_t *flag)
     sigemptyset(&action.sa_mask);
     sigaction(SIGINT, &action, NULL);
     sigaction(SIGTERM, &action, NULL);
+    /* A closed terminal must stop the tasks too, not leave them running. */
+    sigaction(SIGHUP, &action, NULL);
     /* A closed output pipe must not kill berth before it removes its
      * containers. */
     signal(SIGPIPE, SIG_IGN);

@@ -46,8 +46,11 @@ int cli_load_agent_config(const char *command, const char *const *paths, size_t 
 int cli_open_docker_for_agent(const struct berth_agent_config *config, berth_docker **out,
                               berth_error *err);
 
-/* Installs SIGINT and SIGTERM handlers that set *flag to the signal number. */
+/* Installs SIGINT, SIGTERM and SIGHUP handlers: the first signal sets
+ * *flag to its number, a later one sets the flag cli_force_flag()
+ * returns. */
 void cli_handle_stop_signals(volatile sig_atomic_t *flag);
+const volatile sig_atomic_t *cli_force_flag(void);
 
 void cli_print_error(const char *command, const berth_error *err);
 

@@ -20,8 +20,9 @@ static void print_usage(FILE *stream)
           "Runs every docker task of every group of a Nomad job file (count copies of\n"
           "each group) on the Docker Engine, prints their output line by line as\n"
           "'TASK ALLOC | line' (stdout to stdout, stderr to stderr), and waits for\n"
-          "them to end. Ctrl-C or SIGTERM stops the containers (within each task's\n"
-          "kill_timeout, default 5s) and removes them.\n"
+          "them to end. Ctrl-C, SIGTERM or SIGHUP stops the containers (within each\n"
+          "task's kill_timeout, default 5s) and removes them; a second Ctrl-C stops\n"
+          "them at once.\n"
           "\n"
           "Exit status: 0 when every task exits 0; the first failing task's exit\n"
           "code; 1 when a task cannot start or the job file is invalid; 128 plus the\n"
@@ -226,6 +227,7 @@ int cmd_run(int argc, char **argv)
         .host_ip = bind_addr,
         .data_dir = data_dir != NULL && *data_dir != '\0' ? data_dir : "/tmp",
         .stop_requested = &stop_signal,
+        .force_requested = cli_force_flag(),
         .callbacks = {print_output, print_event, NULL},
     };
     berth_run_result result;

@@ -250,3 +250,41 @@ JOB
     assert_contains "$(cat "$IT_TMP/out")" "| shared" "stdout"
     assert_contains "$(cat "$IT_TMP/out")" "| dirs-ok" "stdout"
 }
+
+test_run_sighup_removes_containers() {
+    write_job "$IT_TMP/job.hcl" '
+      kill_timeout = "1s"
+      config {
+        image = "berth-test/busybox:1"
+        command = "sleep"
+        args = ["300"]
+      }' 2
+    start_berth run "$IT_TMP/job.hcl"
+    wait_for 30 output_lines_equal "started" "$IT_TMP/err" 2
+    kill -HUP "$BERTH_PID"
+    wait_berth 30
+    assert_eq 129 "$BERTH_STATUS" "exit status after SIGHUP"
+    assert_eq 0 "$(job_container_count "$IT_JOB")" "containers left"
+}
+
+test_run_second_interrupt_forces_stop() {
+    # sleep as PID 1 ignores SIGTERM, so only the forced stop ends it
+    # before the 60 s kill_timeout.
+    write_job "$IT_TMP/job.hcl" '
+      kill_timeout = "60s"
+      config {
+        image = "berth-test/busybox:1"
+        command = "sleep"
+        args = ["300"]
+      }'
+    start_berth run "$IT_TMP/job.hcl"
+    wait_for 30 grep -q "started" "$IT_TMP/err"
+    kill -INT "$BERTH_PID"
+    wait_for 10 grep -q "press Ctrl-C again to stop at once" "$IT_TMP/err"
+    assert_contains "$(cat "$IT_TMP/err")" "waiting up to 60s" "stop message"
+    kill -INT "$BERTH_PID"
+    wait_berth 20
+    assert_eq 130 "$BERTH_STATUS" "exit status after two interrupts"
+    assert_contains "$(cat "$IT_TMP/err")" "stopping at once" "forced stop message"
+    assert_eq 0 "$(job_container_count "$IT_JOB")" "containers left"
+}

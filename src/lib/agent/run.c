@@ -51,6 +51,10 @@ typedef struct task_run {
     berth_task_handle *handle;   /* set once running; owned here */
     berth_task_exit exit;
     bool failed_to_start;
+    pthread_t stopper; /* graceful stop, then a forced one on a second request */
+    bool stopper_started;
+    pthread_t force_stopper;
+    bool force_stopper_started;
     berth_error error;
     line_splitter out[2];
 } task_run;
@@ -341,29 +345,45 @@ static void *stop_task(void *argument)
     return NULL;
 }
 
-/* Stops every running task at once, so N tasks take one kill_timeout, not
- * N of them. */
-static void stop_running_tasks(run_state *run, bool *stopped)
+/* Stops the container at once, without waiting for kill_timeout. */
+static void *force_stop_task(void *argument)
 {
-    pthread_t *stoppers = berth_xcalloc(run->task_count, sizeof(pthread_t));
-    bool *started = berth_xcalloc(run->task_count, sizeof(bool));
+    task_run *task = argument;
+    berth_task_handle now = *task->handle;
+    now.kill_timeout_ms = 0;
+    now.kill_signal = NULL;
+    berth_error err = BERTH_ERROR_INIT;
+    if (berth_driver_stop_task(task->run->options->driver, &now, &err) < 0)
+        berth_log(BERTH_LOG_ERROR, "killing the container failed", "alloc_id", task->alloc_id,
+                  "task", task->task->name, "error", err.message, NULL);
+    return NULL;
+}
+
+/* Stops every running task at once, so N tasks take one kill_timeout, not
+ * N of them. With force, the containers are killed without waiting. The
+ * stopping threads are joined when the run ends. */
+static void stop_running_tasks(run_state *run, bool force)
+{
     for (size_t i = 0; i < run->task_count; i++) {
         task_run *task = &run->tasks[i];
         pthread_mutex_lock(&run->lock);
-        bool running = task->state == TASK_RUNNING && !stopped[i];
+        bool running = task->state == TASK_RUNNING;
         pthread_mutex_unlock(&run->lock);
         if (!running)
             continue;
-        stopped[i] = true;
-        emit_event(task, "stopping");
-        started[i] = pthread_create(&stoppers[i], NULL, stop_task, task) == 0;
+        if (!force && !task->stopper_started) {
+            int64_t seconds = (task->task->kill_timeout_ms + 999) / 1000;
+            berth_autofree char *message = berth_xasprintf(
+                "stopping (waiting up to %llds; press Ctrl-C again to stop at once)",
+                (long long)seconds);
+            emit_event(task, message);
+            task->stopper_started = pthread_create(&task->stopper, NULL, stop_task, task) == 0;
+        } else if (force && !task->force_stopper_started) {
+            emit_event(task, "stopping at once");
+            task->force_stopper_started =
+                pthread_create(&task->force_stopper, NULL, force_stop_task, task) == 0;
+        }
     }
-    for (size_t i = 0; i < run->task_count; i++) {
-        if (started[i])
-            pthread_join(stoppers[i], NULL);
-    }
-    free(started);
-    free(stoppers);
 }
 
 /* --- The run ----------------------------------------------------------------- */
@@ -454,7 +474,6 @@ int berth_run_job(const berth_job *job, const berth_run_options *options, berth_
     /* Wait for every task to finish; on a stop request or a failed start,
      * stop the running ones. Polled every 100 ms because a signal handler
      * can only set a flag. */
-    bool *stopped = berth_xcalloc(run.task_count ? run.task_count : 1, sizeof(bool));
     for (;;) {
         pthread_mutex_lock(&run.lock);
         size_t done = 0;
@@ -476,14 +495,19 @@ int berth_run_job(const berth_job *job, const berth_run_options *options, berth_
         if (stop_requested(&run)) {
             if (options->stop_requested != NULL && *options->stop_requested)
                 result->stopped = true;
-            stop_running_tasks(&run, stopped);
+            stop_running_tasks(&run, false);
+            if (options->force_requested != NULL && *options->force_requested)
+                stop_running_tasks(&run, true);
         }
     }
-    free(stopped);
 
     for (size_t i = 0; i < run.task_count; i++) {
         if (run.tasks[i].thread_started)
             pthread_join(run.tasks[i].thread, NULL);
+        if (run.tasks[i].stopper_started)
+            pthread_join(run.tasks[i].stopper, NULL);
+        if (run.tasks[i].force_stopper_started)
+            pthread_join(run.tasks[i].force_stopper, NULL);
     }
 
     int rc = 0;

@@ -39,8 +39,11 @@ typedef struct berth_run_options {
     berth_port_allocator *ports;
     const char *host_ip;   /* where ports are published; "127.0.0.1" when NULL */
     const char *data_dir;  /* allocation folders are made under it, and removed after */
-    /* Becomes non-zero when the user asks to stop (SIGINT, SIGTERM). */
+    /* Becomes non-zero when the user asks to stop (SIGINT, SIGTERM,
+     * SIGHUP): tasks get their kill_signal and kill_timeout. */
     const volatile sig_atomic_t *stop_requested;
+    /* Becomes non-zero on a second request: containers are killed at once. */
+    const volatile sig_atomic_t *force_requested;
     berth_run_callbacks callbacks;
 } berth_run_options;
 
