@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -553,15 +554,15 @@ static void wrong_methods_are_405(void **state)
         const char *path;
         const char *allow;
     } cases[] = {
-        {"DELETE", "/v1/jobs", "GET, PUT, POST"},
-        {"PATCH", "/v1/jobs", "GET, PUT, POST"},
-        {"POST", "/v1/job/web", "GET, DELETE"},
-        {"PUT", "/v1/job/web/allocations", "GET"},
-        {"DELETE", "/v1/allocation/a1", "GET"},
-        {"POST", "/v1/client/allocation/a1/stats", "GET"},
-        {"PUT", "/v1/client/fs/logs/a1", "GET"},
-        {"POST", "/v1/agent/self", "GET"},
-        {"DELETE", "/v1/nodes", "GET"},
+        {"DELETE", "/v1/jobs", "GET, HEAD, PUT, POST"},
+        {"PATCH", "/v1/jobs", "GET, HEAD, PUT, POST"},
+        {"POST", "/v1/job/web", "GET, HEAD, DELETE"},
+        {"PUT", "/v1/job/web/allocations", "GET, HEAD"},
+        {"DELETE", "/v1/allocation/a1", "GET, HEAD"},
+        {"POST", "/v1/client/allocation/a1/stats", "GET, HEAD"},
+        {"PUT", "/v1/client/fs/logs/a1", "GET, HEAD"},
+        {"POST", "/v1/agent/self", "GET, HEAD"},
+        {"DELETE", "/v1/nodes", "GET, HEAD"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         reply *r = http_request(f, cases[i].method, cases[i].path, NULL);
@@ -571,6 +572,87 @@ static void wrong_methods_are_405(void **state)
         assert_string_equal(r->allow, cases[i].allow);
         reply_free(r);
     }
+}
+
+/* Sends request_text on a new connection and returns everything the
+ * server sends until it closes the connection (at most 5 s). */
+static char *raw_exchange(const fixture *f, const char *request_text)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct timeval timeout = {.tv_sec = 5};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+    struct sockaddr_in address = {.sin_family = AF_INET,
+                                  .sin_port = htons((uint16_t)berth_api_server_port(f->server))};
+    inet_pton(AF_INET, "127.0.0.1", &address.sin_addr);
+    assert_int_equal(connect(fd, (struct sockaddr *)&address, sizeof(address)), 0);
+    size_t length = strlen(request_text);
+    assert_int_equal(write(fd, request_text, length), (ssize_t)length);
+
+    size_t size = 0;
+    char *received = berth_xstrdup("");
+    char buffer[4096];
+    ssize_t count;
+    while ((count = read(fd, buffer, sizeof(buffer))) > 0) {
+        received = berth_xrealloc(received, size + (size_t)count + 1);
+        memcpy(received + size, buffer, (size_t)count);
+        size += (size_t)count;
+        received[size] = '\0';
+    }
+    if (count < 0)
+        fail_msg("no end of reply within 5 s; received so far: %s", received);
+    close(fd);
+    return received;
+}
+
+static void head_works_on_get_routes(void **state)
+{
+    fixture *f = *state;
+    register_web(f);
+    write_file(f->fake.log_dir, "t.stdout.0", "one\n", "w");
+    /* A following log request would stay open while the task runs. */
+    atomic_store(&f->fake.running, true);
+    const char *paths[] = {"/v1/jobs",
+                           "/v1/job/web",
+                           "/v1/job/web/allocations",
+                           "/v1/allocation/a1",
+                           "/v1/client/allocation/a1/stats",
+                           "/v1/client/fs/logs/a1?task=t&type=stdout&plain=true",
+                           "/v1/client/fs/logs/a1?task=t&type=stdout&plain=true&follow=true",
+                           "/v1/agent/self",
+                           "/v1/nodes"};
+    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+        char *request_text = berth_xasprintf(
+            "HEAD %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", paths[i]);
+        char *received = raw_exchange(f, request_text);
+        if (strncmp(received, "HTTP/1.1 200 ", 13) != 0)
+            fail_msg("HEAD %s: expected HTTP 200, got: %s", paths[i], received);
+        const char *end_of_headers = strstr(received, "\r\n\r\n");
+        if (end_of_headers == NULL)
+            fail_msg("HEAD %s: headers do not end: %s", paths[i], received);
+        if (end_of_headers[4] != '\0')
+            fail_msg("HEAD %s: reply has a body: %s", paths[i], end_of_headers + 4);
+        free(received);
+        free(request_text);
+    }
+
+    /* The headers are those of the GET reply, Content-Length included. */
+    char *received =
+        raw_exchange(f, "HEAD /v1/job/web HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    reply *r = http_request(f, "GET", "/v1/job/web", NULL);
+    char *length_header = berth_xasprintf("Content-Length: %zu\r\n", r->length);
+    if (strcasestr(received, length_header) == NULL)
+        fail_msg("HEAD /v1/job/web: expected \"%s\" in: %s", length_header, received);
+    assert_non_null(strcasestr(received, "Content-Type: application/json\r\n"));
+    free(length_header);
+    reply_free(r);
+    free(received);
+
+    /* Errors keep their status. */
+    received = raw_exchange(
+        f, "HEAD /v1/job/nope HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    assert_int_equal(strncmp(received, "HTTP/1.1 404 ", 13), 0);
+    free(received);
 }
 
 static void malformed_json_is_400(void **state)
@@ -1235,6 +1317,7 @@ int main(void)
         FIXTURE_TEST(agent_self_and_nodes_routes),
         FIXTURE_TEST(unknown_routes_are_404),
         FIXTURE_TEST(wrong_methods_are_405),
+        FIXTURE_TEST(head_works_on_get_routes),
         FIXTURE_TEST(malformed_json_is_400),
         FIXTURE_TEST(wrong_body_types_are_400),
         FIXTURE_TEST(backend_failure_is_500),

@@ -16,6 +16,9 @@
  *     GET      /v1/agent/self
  *     GET      /v1/nodes
  *
+ * Every GET route also takes HEAD, which gets the same status and
+ * headers without the body.
+ *
  * A job ID may contain '/', sent as is or as %2F: the job routes take the
  * known suffix off the end of the path and the rest is the ID, as
  * Nomad's agent does.

@@ -134,6 +134,13 @@ static bool is_method(const request *req, const char *method)
     return strcmp(req->method, method) == 0;
 }
 
+/* GET routes take HEAD too. libmicrohttpd sends a HEAD reply's headers,
+ * Content-Length included, without its body. */
+static bool is_read(const request *req)
+{
+    return is_method(req, "GET") || is_method(req, "HEAD");
+}
+
 static const char *json_type_name(const json_t *value)
 {
     switch (json_typeof(value)) {
@@ -298,6 +305,12 @@ static enum MHD_Result stream_logs(const request *req, const char *alloc_id)
     berth_error err = BERTH_ERROR_INIT;
     if (berth_api_log_response(req->server, req->connection, &log_request, &response, &err) < 0)
         return send_backend_error(req, &err);
+    /* The log stream has no length, so libmicrohttpd 0.9.75 sends it in
+     * chunked encoding and, for HEAD too, ends it with the last-chunk
+     * marker, which is a body. Without chunked encoding a HEAD reply is
+     * headers only; the connection closes after it. */
+    if (is_method(req, "HEAD"))
+        MHD_set_response_options(response, MHD_RF_HTTP_VERSION_1_0_ONLY, MHD_RO_END);
     return queue(req, MHD_HTTP_OK, response, NULL);
 }
 
@@ -364,8 +377,8 @@ static enum MHD_Result route_job(const request *req, const char *rest)
     if (take_suffix(rest, "/allocations", &id)) {
         if (id == NULL)
             return send_unknown_path(req);
-        if (!is_method(req, "GET"))
-            return send_method_not_allowed(req, "GET");
+        if (!is_read(req))
+            return send_method_not_allowed(req, "GET, HEAD");
         return answer_id_query(req, backend->job_allocations, id);
     }
     for (size_t i = 0; i < sizeof(unserved_job_suffixes) / sizeof(unserved_job_suffixes[0]);
@@ -378,11 +391,11 @@ static enum MHD_Result route_job(const request *req, const char *rest)
     id = copy_id(rest, strlen(rest));
     if (id == NULL)
         return send_unknown_path(req);
-    if (is_method(req, "GET"))
+    if (is_read(req))
         return answer_id_query(req, backend->get_job, id);
     if (is_method(req, "DELETE"))
         return answer_id_query(req, backend->stop_job, id);
-    return send_method_not_allowed(req, "GET, DELETE");
+    return send_method_not_allowed(req, "GET, HEAD, DELETE");
 }
 
 static enum MHD_Result route(const request *req)
@@ -395,11 +408,11 @@ static enum MHD_Result route(const request *req)
     const char *suffix = NULL;
 
     if (strcmp(path, "jobs") == 0) {
-        if (is_method(req, "GET"))
+        if (is_read(req))
             return answer_query(req, backend->list_jobs);
         if (is_method(req, "PUT") || is_method(req, "POST"))
             return register_job(req);
-        return send_method_not_allowed(req, "GET, PUT, POST");
+        return send_method_not_allowed(req, "GET, HEAD, PUT, POST");
     }
     if (berth_str_has_prefix(path, "job/"))
         return route_job(req, path + strlen("job/"));
@@ -408,33 +421,33 @@ static enum MHD_Result route(const request *req)
     if (berth_str_has_prefix(path, "allocation/")) {
         if (!split_id(path + strlen("allocation/"), &id, &suffix) || suffix[0] != '\0')
             return send_unknown_path(req);
-        if (!is_method(req, "GET"))
-            return send_method_not_allowed(req, "GET");
+        if (!is_read(req))
+            return send_method_not_allowed(req, "GET, HEAD");
         return answer_id_query(req, backend->get_allocation, id);
     }
     if (berth_str_has_prefix(path, "client/allocation/")) {
         if (!split_id(path + strlen("client/allocation/"), &id, &suffix) ||
             strcmp(suffix, "/stats") != 0)
             return send_unknown_path(req);
-        if (!is_method(req, "GET"))
-            return send_method_not_allowed(req, "GET");
+        if (!is_read(req))
+            return send_method_not_allowed(req, "GET, HEAD");
         return answer_id_query(req, backend->allocation_stats, id);
     }
     if (berth_str_has_prefix(path, "client/fs/logs/")) {
         if (!split_id(path + strlen("client/fs/logs/"), &id, &suffix) || suffix[0] != '\0')
             return send_unknown_path(req);
-        if (!is_method(req, "GET"))
-            return send_method_not_allowed(req, "GET");
+        if (!is_read(req))
+            return send_method_not_allowed(req, "GET, HEAD");
         return stream_logs(req, id);
     }
     if (strcmp(path, "agent/self") == 0) {
-        if (!is_method(req, "GET"))
-            return send_method_not_allowed(req, "GET");
+        if (!is_read(req))
+            return send_method_not_allowed(req, "GET, HEAD");
         return answer_query(req, backend->self);
     }
     if (strcmp(path, "nodes") == 0) {
-        if (!is_method(req, "GET"))
-            return send_method_not_allowed(req, "GET");
+        if (!is_read(req))
+            return send_method_not_allowed(req, "GET, HEAD");
         return answer_query(req, backend->nodes);
     }
     return send_unknown_path(req);
