@@ -230,6 +230,39 @@ int cli_validate_tasks(const char *path, const berth_job *job,
     return problems;
 }
 
+static const cli_command *find_command(const cli_command *commands, const char *name)
+{
+    for (const cli_command *command = commands; command->name != NULL; command++) {
+        if (strcmp(command->name, name) == 0)
+            return command;
+    }
+    return NULL;
+}
+
+static int print_unknown_command(const char *group, const char *name,
+                                 void (*print_usage)(FILE *stream))
+{
+    fprintf(stderr, "%s: unknown command \"%s\"\n\n", group, name);
+    print_usage(stderr);
+    return EXIT_USAGE;
+}
+
+/* Runs "help CMD [ARGS]" as "CMD [ARGS] --help", so that "berth help job
+ * run" prints what "berth job run --help" does. */
+static int run_help(const char *group, int argc, char **argv, const cli_command *commands,
+                    void (*print_usage)(FILE *stream))
+{
+    const cli_command *command = find_command(commands, argv[2]);
+    if (command == NULL)
+        return print_unknown_command(group, argv[2], print_usage);
+    int help_argc = argc - 1;
+    berth_autofree char **help_argv = berth_xcalloc((size_t)help_argc + 1, sizeof(char *));
+    for (int i = 2; i < argc; i++)
+        help_argv[i - 2] = argv[i];
+    help_argv[help_argc - 1] = (char *)"--help";
+    return command->run(help_argc, help_argv);
+}
+
 int cli_dispatch(const char *group, int argc, char **argv, const cli_command *commands,
                  void (*print_usage)(FILE *stream))
 {
@@ -238,15 +271,14 @@ int cli_dispatch(const char *group, int argc, char **argv, const cli_command *co
         return EXIT_USAGE;
     }
     const char *name = argv[1];
+    if (strcmp(name, "help") == 0 && argc >= 3)
+        return run_help(group, argc, argv, commands, print_usage);
     if (cli_flag(name, "help") || cli_flag(name, "h") || strcmp(name, "help") == 0) {
         print_usage(stdout);
         return 0;
     }
-    for (const cli_command *command = commands; command->name != NULL; command++) {
-        if (strcmp(command->name, name) == 0)
-            return command->run(argc - 1, argv + 1);
-    }
-    fprintf(stderr, "%s: unknown command \"%s\"\n\n", group, name);
-    print_usage(stderr);
-    return EXIT_USAGE;
+    const cli_command *command = find_command(commands, name);
+    if (command != NULL)
+        return command->run(argc - 1, argv + 1);
+    return print_unknown_command(group, name, print_usage);
 }

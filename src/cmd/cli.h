@@ -63,8 +63,8 @@ typedef struct cli_command {
 
 /* Runs the subcommand named by argv[1] from a NULL-terminated table, or
  * prints usage: to stdout with exit 0 for help, to stderr with
- * EXIT_USAGE for a missing or unknown command. group is "berth" or
- * "berth job", for messages. */
+ * EXIT_USAGE for a missing or unknown command. "help CMD [ARGS]" runs
+ * "CMD [ARGS] --help". group is "berth" or "berth job", for messages. */
 int cli_dispatch(const char *group, int argc, char **argv, const cli_command *commands,
                  void (*print_usage)(FILE *stream));
 

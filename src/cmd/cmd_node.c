@@ -42,19 +42,10 @@ static void print_nodes(const json_t *nodes)
     }
 }
 
-int cmd_node(int argc, char **argv)
+static int node_status(int argc, char **argv)
 {
-    if (argc < 2 || strcmp(argv[1], "status") != 0) {
-        if (argc >= 2 && (cli_flag(argv[1], "help") || cli_flag(argv[1], "h") ||
-                          strcmp(argv[1], "help") == 0)) {
-            print_usage(stdout);
-            return 0;
-        }
-        print_usage(stderr);
-        return EXIT_USAGE;
-    }
     const char *address = NULL;
-    for (int i = 2; i < argc; i++) {
+    for (int i = 1; i < argc; i++) {
         if (cli_flag(argv[i], "help") || cli_flag(argv[i], "h")) {
             print_usage(stdout);
             return 0;
@@ -80,4 +71,10 @@ int cmd_node(int argc, char **argv)
     json_decref(nodes);
     berth_api_client_close(client);
     return status;
+}
+
+int cmd_node(int argc, char **argv)
+{
+    static const cli_command commands[] = {{"status", node_status}, {NULL, NULL}};
+    return cli_dispatch("berth node", argc, argv, commands, print_usage);
 }

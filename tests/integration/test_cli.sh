@@ -22,6 +22,24 @@ test_cli_help_and_version() {
     assert_contains "$(cat "$IT_TMP/err")" 'unknown option "-bogus"' "unknown option"
 }
 
+test_cli_help_subcommand() {
+    local out expected status
+    expected=$("$BERTH_BIN" run --help)
+    out=$("$BERTH_BIN" help run)
+    assert_eq "$expected" "$out" "berth help run"
+    expected=$("$BERTH_BIN" node status --help)
+    out=$("$BERTH_BIN" help node status)
+    assert_eq "$expected" "$out" "berth help node status"
+    status=0
+    "$BERTH_BIN" help frobnicate >/dev/null 2>"$IT_TMP/err" || status=$?
+    assert_eq 2 "$status" "help for an unknown command status"
+    assert_contains "$(cat "$IT_TMP/err")" 'unknown command "frobnicate"' "help for an unknown command"
+    status=0
+    "$BERTH_BIN" node list >/dev/null 2>"$IT_TMP/err" || status=$?
+    assert_eq 2 "$status" "berth node list status"
+    assert_contains "$(cat "$IT_TMP/err")" 'berth node: unknown command "list"' "berth node list"
+}
+
 test_cli_validate_reports_every_problem() {
     cat >"$IT_TMP/bad.hcl" <<'JOB'
 job "bad" {
