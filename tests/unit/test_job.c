@@ -244,6 +244,32 @@ static void job_rejects_unknown_kill_signal(void **state)
     assert_false(berth_signal_name_valid(""));
 }
 
+static void job_rejects_bad_task_names_and_memory(void **state)
+{
+    (void)state;
+    static const char text[] = "job \"n\" {\n"
+                               "  group \"g\" {\n"
+                               "    task \"t x/y\" {\n"
+                               "      driver = \"docker\"\n"
+                               "      config { image = \"x:1\" }\n"
+                               "      resources { memory = 6 }\n"
+                               "    }\n"
+                               "  }\n"
+                               "}\n";
+    berth_job_diagnostics diagnostics;
+    berth_error err = BERTH_ERROR_INIT;
+    assert_null(load(text, &diagnostics, &err));
+    assert_error(&diagnostics,
+                 "job.hcl:3:5: task name \"t x/y\" is invalid; use 1 to 128 letters, digits, "
+                 "'_', '.' or '-', starting with a letter or digit, because the name becomes "
+                 "part of the container's name");
+    assert_error(&diagnostics, "job.hcl:6:28: \"memory\" is 6; it must be from 10 to 100000000");
+    berth_job_diagnostics_free(&diagnostics);
+    assert_true(berth_task_name_valid("web-1.a_b"));
+    assert_false(berth_task_name_valid("-web"));
+    assert_false(berth_task_name_valid(""));
+}
+
 static void job_ignored_keys_warn(void **state)
 {
     (void)state;
@@ -320,6 +346,7 @@ int main(void)
         cmocka_unit_test(job_reports_every_error),
         cmocka_unit_test(job_ignored_keys_warn),
         cmocka_unit_test(job_rejects_unknown_kill_signal),
+        cmocka_unit_test(job_rejects_bad_task_names_and_memory),
         cmocka_unit_test(job_syntax_error_has_position),
         cmocka_unit_test(job_parses_durations),
     };

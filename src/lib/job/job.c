@@ -78,6 +78,19 @@ void berth_job_free(berth_job *job)
     free(job);
 }
 
+bool berth_task_name_valid(const char *name)
+{
+    size_t length = strlen(name);
+    if (length == 0 || length > 128 || !isalnum((unsigned char)name[0]))
+        return false;
+    for (size_t i = 1; i < length; i++) {
+        unsigned char c = (unsigned char)name[i];
+        if (!isalnum(c) && c != '_' && c != '.' && c != '-')
+            return false;
+    }
+    return true;
+}
+
 bool berth_signal_name_valid(const char *name)
 {
     if (strncmp(name, "SIG", 3) != 0)

@@ -130,6 +130,19 @@ int berth_job_load_hcl(const char *filename, const char *text, size_t length,
 
 void berth_job_free(berth_job *job);
 
+/* Minimum task memory in MB, as Nomad enforces; the engine itself refuses
+ * limits under 6 MB. */
+#define BERTH_JOB_MIN_MEMORY_MB 10
+
+/* Reports whether a task name can be part of a container name and a folder
+ * name: 1 to 128 letters, digits, '_', '.' or '-', starting with a letter
+ * or digit. */
+bool berth_task_name_valid(const char *name);
+
+#define BERTH_TASK_NAME_RULE                                                                  \
+    "use 1 to 128 letters, digits, '_', '.' or '-', starting with a letter or digit, "       \
+    "because the name becomes part of the container's name"
+
 /* Reports whether name is a signal name the engine accepts for a kill:
  * "SIG" followed by a Linux signal's abbreviation ("SIGINT", "SIGUSR1"). */
 bool berth_signal_name_valid(const char *name);

@@ -341,7 +341,7 @@ static void decode_resources(decoder *d, const berth_hcl_item *item, berth_job_r
         if (strcmp(name, "cpu") == 0) {
             decode_int_field(d, child, 1, 10000000, &resources->cpu_mhz);
         } else if (strcmp(name, "memory") == 0) {
-            decode_int_field(d, child, 4, 100000000, &resources->memory_mb);
+            decode_int_field(d, child, BERTH_JOB_MIN_MEMORY_MB, 100000000, &resources->memory_mb);
         } else if (strcmp(name, "network") == 0) {
             decode_network(d, child, resources);
         } else if (strcmp(name, "disk") == 0 || strcmp(name, "iops") == 0) {
@@ -477,6 +477,9 @@ static void decode_task(decoder *d, const berth_hcl_block *block, berth_job_grou
             return;
         }
     }
+    if (!berth_task_name_valid(block->labels[0]))
+        report_error(d, block->pos, "task name \"%s\" is invalid; " BERTH_TASK_NAME_RULE,
+                     block->labels[0]);
     berth_job_task task = {0};
     task.name = berth_xstrdup(block->labels[0]);
     task.origin = format_origin(block->pos);

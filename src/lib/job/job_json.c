@@ -561,7 +561,8 @@ static void decode_resources(json_decoder *d, const json_t *task, const char *ta
     if (!check_object(d, json, path, resources_rules))
         return;
     read_int(d, json, "CPU", path, 1, 10000000, &resources->cpu_mhz);
-    read_int(d, json, "MemoryMB", path, 4, 100000000, &resources->memory_mb);
+    read_int(d, json, "MemoryMB", path, BERTH_JOB_MIN_MEMORY_MB, 100000000,
+             &resources->memory_mb);
 
     const json_t *networks = get_array(d, json, "Networks", path);
     if (networks == NULL)
@@ -770,6 +771,12 @@ static void decode_task(json_decoder *d, const json_t *json, const char *path,
         return;
     berth_job_task task = {0};
     read_name(d, json, path, "task", &task.name);
+    if (task.name[0] != '\0' && !berth_task_name_valid(task.name)) {
+        char name_path[PATH_SIZE];
+        field_path(name_path, sizeof(name_path), path, "Name");
+        report_error(d, name_path, "task name \"%s\" is invalid; " BERTH_TASK_NAME_RULE,
+                     task.name);
+    }
     if (task.name[0] != '\0' && task_exists(group, task.name)) {
         char name_path[PATH_SIZE];
         field_path(name_path, sizeof(name_path), path, "Name");
