@@ -8,10 +8,12 @@ static void print_usage(FILE *stream)
 {
     fputs("Usage: berth validate JOBFILE\n"
           "\n"
-          "Checks a Nomad job file (HCL1 or HCL2) without contacting Docker: syntax,\n"
-          "the job specification and each docker task's config options. Every\n"
-          "problem is printed as FILE:LINE:COL: message. Exits 0 when the file is\n"
-          "valid and 1 when it is not.\n",
+          "Checks a Nomad job file without contacting Docker: syntax, the job\n"
+          "specification and each docker task's config options. A file whose name\n"
+          "ends in .json is read in Nomad's JSON job format, as the HTTP API takes\n"
+          "it; any other file is read as HCL1 or HCL2. Every problem is printed as\n"
+          "FILE:LINE:COL: message (FILE: JSON.PATH: message for JSON). Exits 0 when\n"
+          "the file is valid and 1 when it is not.\n",
           stream);
 }
 
@@ -54,8 +56,9 @@ int cmd_validate(int argc, char **argv)
         tasks += job->groups[g].task_count;
     int status = 0;
     if (problems == 0) {
-        printf("%s: job \"%s\" is valid (%zu groups, %zu tasks)\n", path, job->name,
-               job->group_count, tasks);
+        printf("%s: job \"%s\" is valid (%zu %s, %zu %s)\n", path, job->name,
+               job->group_count, job->group_count == 1 ? "group" : "groups", tasks,
+               tasks == 1 ? "task" : "tasks");
     } else {
         status = 1;
     }

@@ -95,6 +95,54 @@ JOB
     assert_contains "$(cat "$IT_TMP/err")" "$IT_TMP/typo.json: Job.TaskGroups[0].Tasks[0].Config.imagee: unknown config option" "config option error"
 }
 
+test_cli_validate_counts_groups_and_tasks() {
+    cat >"$IT_TMP/one.hcl" <<'JOB'
+job "one" {
+  group "g" {
+    task "t" {
+      driver = "docker"
+      config {
+        image = "berth-test/busybox:1"
+      }
+    }
+  }
+}
+JOB
+    cat >"$IT_TMP/two.hcl" <<'JOB'
+job "two" {
+  group "a" {
+    task "t1" {
+      driver = "docker"
+      config {
+        image = "berth-test/busybox:1"
+      }
+    }
+    task "t2" {
+      driver = "docker"
+      config {
+        image = "berth-test/busybox:1"
+      }
+    }
+  }
+  group "b" {
+    task "t3" {
+      driver = "docker"
+      config {
+        image = "berth-test/busybox:1"
+      }
+    }
+  }
+}
+JOB
+    local out
+    out=$("$BERTH_BIN" validate "$IT_TMP/one.hcl")
+    assert_eq "$IT_TMP/one.hcl: job \"one\" is valid (1 group, 1 task)" "$out" "one group"
+    out=$("$BERTH_BIN" validate "$IT_TMP/two.hcl")
+    assert_eq "$IT_TMP/two.hcl: job \"two\" is valid (2 groups, 3 tasks)" "$out" "two groups"
+    out=$("$BERTH_BIN" validate --help)
+    assert_contains "$out" "ends in .json is read in Nomad's JSON job format" "validate --help"
+}
+
 test_cli_validate_accepts_examples() {
     local file out
     for file in examples/*.hcl; do
