@@ -1,5 +1,6 @@
-# An agent configuration file for `berth run -config agent.hcl JOBFILE` and
-# `berth fingerprint -config agent.hcl`, in the form Nomad's agent reads.
+# An agent configuration file for `berth agent -config agent.hcl`,
+# `berth run -config agent.hcl JOBFILE` and `berth fingerprint -config
+# agent.hcl`, in the form Nomad's agent reads.
 # Several -config files may be given; a later file's settings replace an
 # earlier file's, and client meta keys are merged.
 
@@ -11,7 +12,8 @@ region     = "global"
 name       = "berth-example"
 
 client {
-  # Job files read these as ${meta.rack}; tasks get NOMAD_META_rack.
+  # Node meta: job files and task config read it as ${meta.rack}. (The
+  # NOMAD_META_* variables come from the job's, group's and task's meta.)
   meta {
     rack = "r1"
   }

@@ -8,6 +8,10 @@
 #   scripts/demo.sh [JOBFILE]     (default: examples/webservice.hcl)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# When the output goes through a pipe (`scripts/demo.sh | tee log`), Ctrl-C
+# ends the reader too; a write to the dead pipe must not kill this script
+# before it stops the private dockerd.
+trap '' PIPE
 job=${1:-examples/webservice.hcl}
 
 scripts/deps.sh
@@ -37,8 +41,8 @@ fi
 
 stop_private_daemon() {
     if [ -n "$private_dir" ]; then
-        echo "Stopping the private dockerd" >&2
-        scripts/dockerd.sh remove "$private_dir"
+        echo "Stopping the private dockerd" >&2 || true
+        scripts/dockerd.sh remove "$private_dir" >/dev/null 2>&1 || true
     fi
 }
 trap stop_private_daemon EXIT
