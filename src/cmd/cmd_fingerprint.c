@@ -8,16 +8,22 @@
 
 static void print_usage(FILE *stream)
 {
-    fputs("Usage: berth fingerprint [-config FILE]...\n"
+    fputs("Usage: berth fingerprint [OPTIONS]\n"
           "\n"
           "Contacts the Docker Engine and prints the docker driver's node attributes\n"
           "as KEY = VALUE lines: driver.docker, driver.docker.version and, when the\n"
-          "engine has a bridge network, driver.docker.bridge_ip. Exits 1 with the\n"
-          "endpoint it tried, reporting the driver unhealthy (not detected), when\n"
-          "the engine cannot be reached. With -config, the\n"
-          "agent file's docker.endpoint and docker.tls.* options choose the engine,\n"
-          "and docker.privileged.enabled = 1 is printed when privileged containers\n"
-          "are allowed.\n",
+          "engine has a bridge network, driver.docker.bridge_ip.\n"
+          "\n"
+          "When the engine cannot be reached, reports the driver unhealthy (not\n"
+          "detected) with the endpoint it tried and exits 1.\n"
+          "\n"
+          "Options:\n"
+          "  -config FILE       an agent configuration file, repeatable: its\n"
+          "                     docker.endpoint and docker.tls.* options choose the\n"
+          "                     engine, and docker.privileged.enabled = 1 is printed\n"
+          "                     when it allows privileged containers\n"
+          "  -log-level LEVEL   debug, info, warn (default) or error\n"
+          "  -log-format FORMAT text (default) or json\n",
           stream);
 }
 

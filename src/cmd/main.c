@@ -15,18 +15,21 @@ static void print_usage(FILE *stream)
           "  validate JOBFILE  check a job file without contacting Docker\n"
           "  fingerprint       print the docker driver's node attributes\n"
           "  version           print berth's version\n"
+          "  help COMMAND      print a command's help, as 'berth COMMAND --help' does\n"
           "\n"
           "Agent commands:\n"
           "  agent             run the node agent and its HTTP API\n"
           "  job COMMAND       run, show or stop jobs (run, status, stop)\n"
           "  alloc COMMAND     show allocations and task logs (status, logs)\n"
           "  node status       show the agent's node\n"
+          "\n"
           "The agent commands reach the agent at -address URL, $BERTH_ADDR or\n"
           "http://127.0.0.1:4646.\n"
           "\n"
-          "Run 'berth COMMAND --help' for a command's options.\n"
           "The Docker Engine is found through DOCKER_HOST (default\n"
-          "unix:///var/run/docker.sock), DOCKER_TLS_VERIFY and DOCKER_CERT_PATH.\n",
+          "unix:///var/run/docker.sock), DOCKER_TLS_VERIFY and DOCKER_CERT_PATH.\n"
+          "\n"
+          "Run 'berth COMMAND --help' for a command's options.\n",
           stream);
 }
 

@@ -40,6 +40,23 @@ test_cli_help_subcommand() {
     assert_contains "$(cat "$IT_TMP/err")" 'berth node: unknown command "list"' "berth node list"
 }
 
+test_cli_help_layout() {
+    local out before
+    out=$("$BERTH_BIN" --help)
+    before=$(grep -B1 '^The agent commands' <<<"$out" | head -n 1)
+    assert_eq "" "$before" "line before \"The agent commands\""
+    local command long
+    for command in "" run validate fingerprint version agent job alloc node "job run" "alloc logs" "node status"; do
+        # shellcheck disable=SC2086 # the command words split on purpose
+        out=$("$BERTH_BIN" $command --help)
+        long=$(awk 'length > 79' <<<"$out")
+        assert_eq "" "$long" "lines over 79 columns in berth $command --help"
+    done
+    out=$("$BERTH_BIN" fingerprint --help)
+    assert_contains "$out" "  -config FILE" "fingerprint --help lists -config"
+    assert_contains "$out" "  -log-level LEVEL" "fingerprint --help lists -log-level"
+}
+
 test_cli_validate_reports_every_problem() {
     cat >"$IT_TMP/bad.hcl" <<'JOB'
 job "bad" {
