@@ -8,8 +8,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
+#include "core/util.h"
 #include "docker/docker.h"
 #include "docker/internal.h"
 
@@ -154,10 +158,12 @@ static void open_negative_timeout(void **state)
     assert_non_null(strstr(err.message, "-1 ms"));
 }
 
-static void unreachable_unix_socket(void **state)
+/* Opens a client for unix://path and returns the message of a failed
+ * version request; the caller frees it. */
+static char *unix_socket_error(const char *path)
 {
-    (void)state;
-    berth_docker_config cfg = {.endpoint = "unix:///nonexistent/berth-unit/docker.sock"};
+    char *endpoint = berth_xasprintf("unix://%s", path);
+    berth_docker_config cfg = {.endpoint = endpoint};
     berth_docker *docker = NULL;
     berth_error err = BERTH_ERROR_INIT;
     const char *version = NULL;
@@ -165,12 +171,78 @@ static void unreachable_unix_socket(void **state)
     assert_int_equal(berth_docker_open(&cfg, &docker, &err), 0);
     assert_int_equal(berth_docker_api_version(docker, &version, &err), -1);
     assert_int_equal(err.code, BERTH_E_UNREACHABLE);
-    assert_true(strncmp(err.message,
-                        "cannot reach the Docker Engine at "
-                        "unix:///nonexistent/berth-unit/docker.sock: ",
-                        strlen("cannot reach the Docker Engine at "
-                               "unix:///nonexistent/berth-unit/docker.sock: ")) == 0);
+    char *prefix = berth_xasprintf("cannot reach the Docker Engine at %s: ", endpoint);
+    if (strncmp(err.message, prefix, strlen(prefix)) != 0)
+        fail_msg("expected a message starting \"%s\", got: %s", prefix, err.message);
+    /* libcurl's own text for a unix socket names a TCP port. */
+    if (strstr(err.message, "port 80") != NULL)
+        fail_msg("message names a TCP port: %s", err.message);
+    free(prefix);
+    free(endpoint);
     berth_docker_close(docker);
+    return berth_xstrdup(err.message);
+}
+
+static void assert_contains(const char *text, const char *part)
+{
+    if (strstr(text, part) == NULL)
+        fail_msg("expected \"%s\" in: %s", part, text);
+}
+
+static void unreachable_unix_socket(void **state)
+{
+    (void)state;
+    char *message = unix_socket_error("/nonexistent/berth-unit/docker.sock");
+    assert_contains(message,
+                    "the socket file /nonexistent/berth-unit/docker.sock does not exist");
+    free(message);
+}
+
+static void unix_socket_without_listener(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/berth-unit-socket.XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char *path = berth_xasprintf("%s/docker.sock", dir);
+
+    /* A socket file whose server has gone: bound, never listened, closed. */
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_un address = {.sun_family = AF_UNIX};
+    snprintf(address.sun_path, sizeof(address.sun_path), "%s", path);
+    assert_int_equal(bind(fd, (struct sockaddr *)&address, sizeof(address)), 0);
+    close(fd);
+    char *message = unix_socket_error(path);
+    char *expected = berth_xasprintf("nothing listens on the socket file %s", path);
+    assert_contains(message, expected);
+    free(expected);
+    free(message);
+
+    /* Write permission on the socket file is what connect() checks; root
+     * is exempt, so only another user sees this case. */
+    if (geteuid() != 0) {
+        assert_int_equal(chmod(path, 0400), 0);
+        message = unix_socket_error(path);
+        expected = berth_xasprintf("permission denied on the socket file %s", path);
+        assert_contains(message, expected);
+        free(expected);
+        free(message);
+    }
+    unlink(path);
+
+    /* A regular file in place of the socket. */
+    FILE *file = fopen(path, "w");
+    assert_non_null(file);
+    fclose(file);
+    message = unix_socket_error(path);
+    expected = berth_xasprintf("%s is not a socket", path);
+    assert_contains(message, expected);
+    free(expected);
+    free(message);
+
+    unlink(path);
+    rmdir(dir);
+    free(path);
 }
 
 static void unreachable_tcp_port(void **state)
@@ -313,6 +385,7 @@ int main(void)
         cmocka_unit_test(open_missing_tls_file),
         cmocka_unit_test(open_negative_timeout),
         cmocka_unit_test(unreachable_unix_socket),
+        cmocka_unit_test(unix_socket_without_listener),
         cmocka_unit_test(unreachable_tcp_port),
         cmocka_unit_test_teardown(env_defaults, restore_env),
         cmocka_unit_test_teardown(env_host_without_tls, restore_env),

@@ -2,10 +2,13 @@
  * timeouts, cancellation, reply collection and the mapping of transport
  * failures and error replies to berth errors. */
 #include <ctype.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -217,6 +220,42 @@ static int set_engine_error(berth_docker_call *call, berth_error *err)
     return -1;
 }
 
+/* Writes why a connection to the unix socket at path failed. For unix
+ * sockets libcurl reports CURLE_COULDNT_CONNECT as "Failed to connect to
+ * localhost port 80", which names neither the file nor the cause, so this
+ * looks at the file itself. */
+static void describe_socket_failure(const char *path, char *out, size_t size)
+{
+    struct stat info;
+    if (stat(path, &info) != 0) {
+        if (errno == ENOENT || errno == ENOTDIR)
+            snprintf(out, size, "the socket file %s does not exist; is the engine running?",
+                     path);
+        else if (errno == EACCES)
+            snprintf(out, size,
+                     "permission denied looking up the socket file %s; check the permissions "
+                     "of its folders",
+                     path);
+        else
+            snprintf(out, size, "cannot look up the socket file %s: %s", path, strerror(errno));
+        return;
+    }
+    if (!S_ISSOCK(info.st_mode)) {
+        snprintf(out, size, "%s is not a socket", path);
+        return;
+    }
+    /* connect() on a unix socket needs write permission on its file
+     * (unix(7)). */
+    if (access(path, W_OK) != 0 && errno == EACCES) {
+        snprintf(out, size,
+                 "permission denied on the socket file %s; connecting needs write "
+                 "permission on it, usually through the socket's group",
+                 path);
+        return;
+    }
+    snprintf(out, size, "nothing listens on the socket file %s; is the engine running?", path);
+}
+
 static int set_transfer_error(berth_docker *docker, struct transfer *transfer, CURLcode result,
                               const char *curl_message, berth_error *err)
 {
@@ -237,6 +276,11 @@ static int set_transfer_error(berth_docker *docker, struct transfer *transfer, C
         return berth_error_set(err, BERTH_E_IO,
                                "connection to the Docker Engine at %s failed during %s %s: %s",
                                docker->endpoint, call->method, call->path, reason);
+    char socket_reason[512]; /* socket paths are under 108 bytes */
+    if (result == CURLE_COULDNT_CONNECT && docker->socket_path != NULL) {
+        describe_socket_failure(docker->socket_path, socket_reason, sizeof(socket_reason));
+        reason = socket_reason;
+    }
     return berth_error_set(err, BERTH_E_UNREACHABLE, "cannot reach the Docker Engine at %s: %s",
                            docker->endpoint, reason);
 }
