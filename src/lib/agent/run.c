@@ -55,6 +55,7 @@ typedef struct task_run {
     bool stopper_started;
     pthread_t force_stopper;
     bool force_stopper_started;
+    bool destroyed; /* the container was removed */
     berth_error error;
     line_splitter out[2];
 } task_run;
@@ -284,6 +285,18 @@ static void announce_start(task_run *task)
     berth_buf_free(&message);
 }
 
+/* Removes the task's container and releases its image, once. */
+static void destroy_container(task_run *task)
+{
+    if (task->destroyed)
+        return;
+    task->destroyed = true;
+    berth_error err = BERTH_ERROR_INIT;
+    if (berth_driver_destroy_task(task->run->options->driver, task->handle, &err) < 0)
+        berth_log(BERTH_LOG_ERROR, "removing the container failed", "alloc_id", task->alloc_id,
+                  "task", task->task->name, "error", err.message, NULL);
+}
+
 static void *run_task(void *argument)
 {
     task_run *task = argument;
@@ -331,6 +344,10 @@ static void *run_task(void *argument)
     emit_event(task, message);
     if (task->exit.exit_code != 0)
         record_failure(task, (int)(task->exit.exit_code > 255 ? 1 : task->exit.exit_code));
+    /* Remove the container now, in parallel with the other tasks, rather
+     * than one after another when the run ends. The handle stays until
+     * then, because a stop request may still be using it. */
+    destroy_container(task);
     set_state(task, TASK_DONE);
     return NULL;
 }
@@ -430,10 +447,7 @@ static void init_tasks(run_state *run, const char *run_dir)
 static void cleanup_task(task_run *task)
 {
     if (task->handle != NULL) {
-        berth_error err = BERTH_ERROR_INIT;
-        if (berth_driver_destroy_task(task->run->options->driver, task->handle, &err) < 0)
-            berth_log(BERTH_LOG_ERROR, "removing the container failed", "alloc_id",
-                      task->alloc_id, "task", task->task->name, "error", err.message, NULL);
+        destroy_container(task);
         berth_task_handle_free(task->handle);
         task->handle = NULL;
     }
