@@ -233,7 +233,8 @@ static int alloc_logs(int argc, char **argv)
         }
     }
     if (argument_count == 0) {
-        fprintf(stderr, "berth alloc logs: expected an allocation ID and a task name\n");
+        fprintf(stderr, "berth alloc logs: expected an allocation ID, and a task name when "
+                        "the allocation has more than one task\n");
         return EXIT_USAGE;
     }
     berth_api_client *client = cli_open_api("alloc logs", address);
@@ -259,11 +260,16 @@ static int alloc_logs(int argc, char **argv)
                            follow ? "true" : "false");
     free(escaped_id);
     free(escaped_task);
-    if (berth_api_client_stream(client, path, write_output, use_stderr ? stderr : stdout,
-                                &err) < 0) {
+    int rc = berth_api_client_stream(client, path, write_output,
+                                     use_stderr ? stderr : stdout, &err);
+    if (rc < 0) {
         cli_print_error("alloc logs", &err);
         goto out;
     }
+    /* The output so far is complete up to where the agent stopped, so this
+     * is the end of the logs rather than a failure. */
+    if (rc == 1)
+        fprintf(stderr, "berth alloc logs: the agent closed the log stream (did it stop?)\n");
     status = 0;
 out:
     free(path);

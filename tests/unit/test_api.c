@@ -1238,6 +1238,77 @@ static void client_round_trip(void **state)
     berth_api_client_close(client);
 }
 
+/* A one-shot HTTP server that sends reply_text to the first request and
+ * closes the connection, cutting a streamed reply short. */
+typedef struct cut_server {
+    int listener;
+    int port;
+    const char *reply_text;
+} cut_server;
+
+static void *serve_cut_reply(void *argument)
+{
+    cut_server *server = argument;
+    int fd = accept(server->listener, NULL, NULL);
+    if (fd < 0)
+        return NULL;
+    char request_text[4096];
+    ssize_t count = read(fd, request_text, sizeof(request_text));
+    (void)count;
+    size_t length = strlen(server->reply_text);
+    if (write(fd, server->reply_text, length) != (ssize_t)length)
+        fprintf(stderr, "cut server: short write\n");
+    close(fd);
+    return NULL;
+}
+
+static void start_cut_server(cut_server *server, const char *reply_text)
+{
+    server->reply_text = reply_text;
+    server->listener = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(server->listener >= 0);
+    struct sockaddr_in address = {.sin_family = AF_INET};
+    inet_pton(AF_INET, "127.0.0.1", &address.sin_addr);
+    assert_int_equal(bind(server->listener, (struct sockaddr *)&address, sizeof(address)), 0);
+    assert_int_equal(listen(server->listener, 1), 0);
+    socklen_t address_length = sizeof(address);
+    assert_int_equal(
+        getsockname(server->listener, (struct sockaddr *)&address, &address_length), 0);
+    server->port = ntohs(address.sin_port);
+}
+
+static void client_stream_cut_short(void **state)
+{
+    const char *replies[] = {
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n6\r\nhello\n\r\n",
+        "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nhello\n",
+    };
+    for (size_t i = 0; i < sizeof(replies) / sizeof(replies[0]); i++) {
+        cut_server server;
+        start_cut_server(&server, replies[i]);
+        pthread_t thread;
+        assert_int_equal(pthread_create(&thread, NULL, serve_cut_reply, &server), 0);
+
+        char *address = berth_xasprintf("http://127.0.0.1:%d", server.port);
+        berth_api_client *client = NULL;
+        berth_error err = BERTH_ERROR_INIT;
+        assert_int_equal(berth_api_client_open(address, &client, &err), 0);
+        char *text = berth_xstrdup("");
+        int rc = berth_api_client_stream(client, "/v1/client/fs/logs/a1?task=t&type=stdout",
+                                         append_to_buffer, &text, &err);
+        if (rc != 1)
+            fail_msg("reply %zu: expected 1 for a reply cut short, got %d: %s", i, rc,
+                     err.message);
+        assert_string_equal(text, "hello\n");
+
+        pthread_join(thread, NULL);
+        close(server.listener);
+        free(text);
+        free(address);
+        berth_api_client_close(client);
+    }
+}
+
 static void client_reports_unreachable_agent(void **state)
 {
     fixture *f = *state;
@@ -1342,6 +1413,7 @@ int main(void)
         FIXTURE_TEST(logs_truncated_file_restarts),
         FIXTURE_TEST(client_round_trip),
         FIXTURE_TEST(client_reports_unreachable_agent),
+        cmocka_unit_test(client_stream_cut_short),
         cmocka_unit_test(client_escapes_path_segments),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);

@@ -70,6 +70,7 @@ typedef struct transfer {
     void *user_data;
     bool too_large;
     bool write_failed;
+    bool cut_short; /* a streamed 2xx reply ended when the server closed the connection */
 } transfer;
 
 static size_t receive(char *data, size_t size, size_t count, void *user_data)
@@ -158,6 +159,11 @@ static int perform(berth_api_client *client, const char *method, const char *pat
                              curl_message[0] != '\0' ? curl_message : curl_easy_strerror(code));
     } else if (status >= 300) {
         rc = set_status_error(status, &t->body, err);
+    } else if (t->stream && (code == CURLE_PARTIAL_FILE || code == CURLE_RECV_ERROR)) {
+        /* libcurl's "transfer closed with outstanding read data
+         * remaining": the agent closed the connection mid-reply, as it
+         * does to open log streams when it stops. */
+        t->cut_short = true;
     } else if (code != CURLE_OK) {
         rc = berth_error_set(err, BERTH_E_UNREACHABLE, "%s %s at %s failed: %s", method, path,
                              client->address,
@@ -201,5 +207,7 @@ int berth_api_client_stream(berth_api_client *client, const char *path,
     berth_buf_init(&t.body, ERROR_TEXT_MAX);
     int rc = perform(client, "GET", path, NULL, &t, err);
     berth_buf_free(&t.body);
+    if (rc == 0 && t.cut_short)
+        return 1;
     return rc;
 }

@@ -37,7 +37,10 @@ int berth_api_client_request(berth_api_client *client, const char *method, const
 typedef int (*berth_api_stream_fn)(void *user_data, const char *data, size_t length);
 
 /* Sends GET path and hands a 2xx body to write as it arrives, for as long
- * as the server keeps the reply open. Errors as berth_api_client_request. */
+ * as the server keeps the reply open. Returns 0 when the reply ends
+ * normally and 1 when the server closes the connection before the end of
+ * a 2xx reply (as the agent does to log streams when it stops). Errors as
+ * berth_api_client_request. */
 int berth_api_client_stream(berth_api_client *client, const char *path,
                             berth_api_stream_fn write, void *user_data, berth_error *err);
 
