@@ -120,6 +120,37 @@ test_agent_api_job_lifecycle() {
     stop_agent
 }
 
+test_agent_api_job_id_with_slash() {
+    # Cleanup finds leftover containers by this label, so the odd ID is
+    # the test's job name itself.
+    IT_JOB="team/$IT_JOB with space"
+    start_agent
+    write_job "$IT_TMP/job.hcl" '
+      kill_timeout = "1s"
+      config {
+        image = "berth-test/busybox:1"
+        command = "sleep"
+        args = ["300"]
+      }'
+    sed -i 's/type = "batch"/type = "service"/' "$IT_TMP/job.hcl"
+
+    local out
+    out=$("$BERTH_BIN" job run "$IT_TMP/job.hcl")
+    assert_contains "$out" "Job \"$IT_JOB\" registered" "job run output"
+    out=$("$BERTH_BIN" job status "$IT_JOB")
+    assert_contains "$out" "ID            = $IT_JOB" "job status"
+    expect_reply GET "/v1/job/$(urlencode "$IT_JOB")" 200 "\"ID\":\"$IT_JOB\""
+    expect_reply HEAD /v1/jobs 200 "" --head
+    local alloc_id
+    alloc_id=$(curl -sf "$AGENT_ADDR/v1/job/$(urlencode "$IT_JOB")/allocations" | jq -r '.[0].ID')
+    [ -n "$alloc_id" ] && [ "$alloc_id" != null ] || fail "no allocation for $IT_JOB"
+    wait_for 60 alloc_status_is "${alloc_id:0:8}" running
+    out=$("$BERTH_BIN" job stop "$IT_JOB")
+    assert_contains "$out" "Job \"$IT_JOB\" stopped" "job stop output"
+    wait_for 60 job_has_no_containers "$IT_JOB"
+    stop_agent
+}
+
 test_agent_api_unreachable_agent() {
     local port status=0 out
     port=$(free_port)
