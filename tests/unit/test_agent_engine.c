@@ -827,6 +827,35 @@ static void agent_rejects_foreign_datacenter(void **state)
     berth_agent_close(f->agent);
 }
 
+static void agent_stops_task_still_starting(void **state)
+{
+    fixture *f = *state;
+    if (!open_agent(f))
+        return;
+    berth_autofree char *text = format_job(
+        f, "early", "service", "",
+        "      kill_timeout = \"1s\"\n      config {\n        image = \"berth-test/busybox:1\"\n"
+        "        command = \"sleep\"\n        args = [\"300\"]\n      }");
+    json_decref(register_job(f, text));
+    berth_autofree char *job_id = berth_xasprintf("%s-early", f->job_id);
+    /* Stop at once, while the task is still being started. */
+    json_t *reply = NULL;
+    berth_error err = BERTH_ERROR_INIT;
+    assert_int_equal(berth_agent_stop_job(f->agent, job_id, &reply, &err), 0);
+    json_decref(reply);
+    json_t *alloc = wait_task_state(f, job_id, "dead", 30);
+    json_decref(alloc);
+
+    berth_docker *docker = open_docker();
+    berth_autofree char *filters = berth_xasprintf("{\"label\":[\"berth.job=%s\"]}", job_id);
+    json_t *list = NULL;
+    assert_int_equal(berth_docker_container_list(docker, filters, &list, &err), 0);
+    assert_int_equal(json_array_size(list), 0);
+    json_decref(list);
+    berth_docker_close(docker);
+    berth_agent_close(f->agent);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -847,6 +876,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(agent_keeps_unchanged_job, setup, teardown),
         cmocka_unit_test_setup_teardown(agent_rejects_foreign_datacenter, setup, teardown),
+        cmocka_unit_test_setup_teardown(agent_stops_task_still_starting, setup, teardown),
     };
     return cmocka_run_group_tests_name("agent_engine", tests, NULL, NULL);
 }

@@ -657,6 +657,17 @@ static void *run_task(void *argument)
             record_container(task);
             agent_task_event(task, "Started", "Task started by client", 0, false);
             have_container = true;
+            /* A stop requested while the task was starting found no
+             * container to stop; stop it now. A request made after
+             * record_container() is handled by the agent as well, and a
+             * second stop is harmless. */
+            if (task_kill_requested(task)) {
+                berth_error stop_err = BERTH_ERROR_INIT;
+                if (berth_driver_stop_task(agent->driver, task->handle, &stop_err) < 0)
+                    berth_log(BERTH_LOG_ERROR, "stopping the container failed", "alloc_id",
+                              task->alloc->id, "task", task->spec->name, "error",
+                              stop_err.message, NULL);
+            }
         }
 
         berth_task_exit exit;
