@@ -1,6 +1,8 @@
 #include "cli.h"
 
 #include <signal.h>
+#include <unistd.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -183,6 +185,11 @@ berth_value *cli_job_lookup(void *user_data, const char *name)
 
 berth_job *cli_load_job(const char *command, const char *path, const berth_node *node)
 {
+    if (access(path, R_OK) != 0) {
+        fprintf(stderr, "berth %s: cannot read job file %s: %s\n", command, path,
+                strerror(errno));
+        return NULL;
+    }
     berth_job_load_options options = {cli_job_lookup, (void *)node};
     berth_job_diagnostics diagnostics;
     memset(&diagnostics, 0, sizeof(diagnostics));

@@ -221,3 +221,14 @@ test_cli_fingerprint_unreachable_engine() {
     assert_eq 1 "$status" "run exit status"
     assert_contains "$(cat "$IT_TMP/err")" "unix://$IT_TMP/no-engine.sock" "run error names the endpoint"
 }
+
+test_cli_missing_job_file() {
+    local status=0
+    "$BERTH_BIN" run "$IT_TMP/absent.hcl" >/dev/null 2>"$IT_TMP/err" || status=$?
+    assert_eq 1 "$status" "run exit status"
+    assert_contains "$(cat "$IT_TMP/err")" "berth run: cannot read job file $IT_TMP/absent.hcl: No such file or directory" "run error"
+    status=0
+    "$BERTH_BIN" validate "$IT_TMP/absent.hcl" >/dev/null 2>"$IT_TMP/err" || status=$?
+    assert_eq 1 "$status" "validate exit status"
+    assert_contains "$(cat "$IT_TMP/err")" "berth validate: cannot read job file" "validate error"
+}

@@ -126,6 +126,9 @@ static int perform(berth_api_client *client, const char *method, const char *pat
     char curl_message[CURL_ERROR_SIZE] = "";
     struct curl_slist *headers = NULL;
     curl_easy_setopt(t->curl, CURLOPT_URL, url);
+    /* Job ids such as "." or ".." are valid; keep libcurl from collapsing
+     * them as path segments. */
+    curl_easy_setopt(t->curl, CURLOPT_PATH_AS_IS, 1L);
     curl_easy_setopt(t->curl, CURLOPT_CUSTOMREQUEST, method);
     curl_easy_setopt(t->curl, CURLOPT_WRITEFUNCTION, receive);
     curl_easy_setopt(t->curl, CURLOPT_WRITEDATA, t);
