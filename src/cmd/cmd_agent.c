@@ -1,9 +1,14 @@
 /* berth agent: the long-running node agent with its HTTP API. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "agent/agent.h"
 #include "agent/config.h"
@@ -39,6 +44,45 @@ static void print_usage(FILE *stream)
           "  -log-level LEVEL   debug, info (default), warn or error\n"
           "  -log-format FORMAT text (default) or json\n",
           stream);
+}
+
+/* Checks that the API can listen on address:port, as the server will:
+ * with SO_REUSEADDR, so a connection of a previous agent still in
+ * TIME-WAIT does not count as the port being in use. */
+static bool can_listen(const char *address, int port, char *reason, size_t reason_size)
+{
+    struct sockaddr_storage storage;
+    memset(&storage, 0, sizeof(storage));
+    struct sockaddr_in *v4 = (struct sockaddr_in *)&storage;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&storage;
+    socklen_t length;
+    if (inet_pton(AF_INET, address, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons((uint16_t)port);
+        length = sizeof(*v4);
+    } else if (inet_pton(AF_INET6, address, &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons((uint16_t)port);
+        length = sizeof(*v6);
+    } else {
+        snprintf(reason, reason_size, "\"%s\" is not an IP address", address);
+        return false;
+    }
+    int fd = socket(storage.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        snprintf(reason, reason_size, "%s", strerror(errno));
+        return false;
+    }
+    int on = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+    bool ok = bind(fd, (struct sockaddr *)&storage, length) == 0;
+    if (!ok)
+        snprintf(reason, reason_size, "%s",
+                 errno == EADDRINUSE     ? "the port is in use"
+                 : errno == EADDRNOTAVAIL ? "the address is not one of this host's"
+                                          : strerror(errno));
+    close(fd);
+    return ok;
 }
 
 static void wait_for_stop_signal(void)
@@ -127,11 +171,12 @@ int cmd_agent(int argc, char **argv)
     /* Check the API address before the agent resumes any task, so a bad
      * address or a port in use fails without side effects. */
     int http_port = config.http_port > 0 ? config.http_port : DEFAULT_HTTP_PORT;
-    if (!berth_port_is_bindable(bind_addr, http_port)) {
+    char reason[256];
+    if (!can_listen(bind_addr, http_port, reason, sizeof(reason))) {
         fprintf(stderr,
-                "berth agent: cannot listen on %s port %d: not an address of this host, or the "
-                "port is in use; set bind_addr and ports { http } or pass -bind\n",
-                bind_addr, http_port);
+                "berth agent: cannot listen on %s port %d: %s; set bind_addr and ports { http } "
+                "or pass -bind\n",
+                bind_addr, http_port, reason);
         berth_agent_config_free(&config);
         return 1;
     }

@@ -99,7 +99,10 @@ static json_t *load_job_document(const char *path)
     return document;
 }
 
-static void print_new_allocations(berth_api_client *client, const char *job_id)
+/* Prints what the registration did to the job's allocations: the ones
+ * made for this version, and older ones now stopping. */
+static void print_new_allocations(berth_api_client *client, const char *job_id,
+                                  json_int_t modify_index)
 {
     char *escaped = berth_api_escape(job_id);
     char *path = berth_xasprintf("/v1/job/%s/allocations", escaped);
@@ -111,9 +114,18 @@ static void print_new_allocations(berth_api_client *client, const char *job_id)
         json_t *allocation;
         json_array_foreach(allocations, i, allocation)
         {
-            printf("    Allocation \"%.8s\" created: task group \"%s\"\n",
-                   cli_json_string(allocation, "ID", "?"),
-                   cli_json_string(allocation, "TaskGroup", "?"));
+            json_int_t index = json_integer_value(json_object_get(allocation, "JobModifyIndex"));
+            const char *desired = cli_json_string(allocation, "DesiredStatus", "");
+            const char *client_status = cli_json_string(allocation, "ClientStatus", "");
+            bool finished = strcmp(client_status, "complete") == 0 ||
+                            strcmp(client_status, "failed") == 0;
+            if (index == modify_index)
+                printf("    Allocation \"%.8s\" created: task group \"%s\"\n",
+                       cli_json_string(allocation, "ID", "?"),
+                       cli_json_string(allocation, "TaskGroup", "?"));
+            else if (strcmp(desired, "stop") == 0 && !finished)
+                printf("    Allocation \"%.8s\" stopping: replaced by this version\n",
+                       cli_json_string(allocation, "ID", "?"));
         }
     }
     json_decref(allocations);
@@ -156,7 +168,11 @@ static int job_run(int argc, char **argv)
         const char *warnings = cli_json_string(reply, "Warnings", "");
         if (warnings[0] != '\0')
             printf("    Warnings: %s\n", warnings);
-        print_new_allocations(client, id);
+        if (json_is_true(json_object_get(reply, "JobUnchanged")))
+            printf("    Job unchanged: its allocations keep running\n");
+        else
+            print_new_allocations(client, id,
+                                  json_integer_value(json_object_get(reply, "JobModifyIndex")));
     }
     json_decref(reply);
     json_decref(body);

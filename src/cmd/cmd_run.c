@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,7 +47,11 @@ static void print_output(void *user_data, const berth_run_task_info *task, int s
     (void)user_data;
     FILE *out = stream == 2 ? stderr : stdout;
     fprintf(out, "%s %.8s | %.*s\n", task->task_name, task->alloc_id, (int)length, line);
-    fflush(out);
+    /* When the reader of the output is gone (`berth run job | head`), stop
+     * the tasks as a SIGPIPE would end a plain program, but remove the
+     * containers first. */
+    if (fflush(out) != 0 && errno == EPIPE && stop_signal == 0)
+        stop_signal = SIGPIPE;
 }
 
 static void print_event(void *user_data, const berth_run_task_info *task, const char *message)

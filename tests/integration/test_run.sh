@@ -288,3 +288,56 @@ test_run_second_interrupt_forces_stop() {
     assert_contains "$(cat "$IT_TMP/err")" "stopping at once" "forced stop message"
     assert_eq 0 "$(job_container_count "$IT_JOB")" "containers left"
 }
+
+test_run_survives_engine_restart() {
+    if [ -z "${BERTH_TEST_DOCKERD_DIR:-}" ]; then
+        echo "skipped: needs the private dockerd that run.sh starts"
+        return 0
+    fi
+    write_job "$IT_TMP/job.hcl" '
+      kill_timeout = "1s"
+      config {
+        image = "berth-test/busybox:1"
+        command = "sh"
+        args = ["-c", "i=0; while true; do echo tick-$i; i=$((i+1)); sleep 0.2; done"]
+      }'
+    start_berth run "$IT_TMP/job.hcl"
+    wait_for 30 grep -q "| tick-3$" "$IT_TMP/out"
+    local before
+    before=$(job_containers "$IT_JOB")
+
+    scripts/dockerd.sh stop "$BERTH_TEST_DOCKERD_DIR"
+    it_cleanup "scripts/dockerd.sh start '$BERTH_TEST_DOCKERD_DIR'"
+    wait_for 30 grep -q "lost contact with the engine" "$IT_TMP/err"
+    kill -0 "$BERTH_PID" || fail "berth run exited during the engine outage: $(cat "$IT_TMP/err")"
+    scripts/dockerd.sh start "$BERTH_TEST_DOCKERD_DIR" >/dev/null
+    wait_for 30 grep -q "the engine is back" "$IT_TMP/err"
+    assert_eq "$before" "$(job_containers "$IT_JOB")" "container after the engine restart"
+    local ticks
+    ticks=$(grep -c "| tick-" "$IT_TMP/out")
+    wait_for 30 test_more_ticks "$ticks"
+
+    kill -TERM "$BERTH_PID"
+    wait_berth 30
+    assert_eq 143 "$BERTH_STATUS" "exit status"
+    assert_eq 0 "$(job_container_count "$IT_JOB")" "containers left"
+}
+
+test_more_ticks() {
+    [ "$(grep -c "| tick-" "$IT_TMP/out")" -gt "$1" ]
+}
+
+test_run_stops_when_output_reader_exits() {
+    write_job "$IT_TMP/job.hcl" '
+      kill_timeout = "1s"
+      config {
+        image = "berth-test/busybox:1"
+        command = "sh"
+        args = ["-c", "i=0; while true; do echo line-$i; i=$((i+1)); sleep 0.05; done"]
+      }'
+    local status=0
+    timeout 60 bash -c "set -o pipefail; '$BERTH_BIN' run '$IT_TMP/job.hcl' 2>'$IT_TMP/err' | head -n 3 >'$IT_TMP/out'" || status=$?
+    assert_eq 141 "$status" "exit status of berth run (SIGPIPE convention)"
+    assert_eq 3 "$(wc -l <"$IT_TMP/out")" "lines read"
+    assert_eq 0 "$(job_container_count "$IT_JOB")" "containers left"
+}

@@ -4,6 +4,7 @@
 #include "agent/agent.h"
 
 #include <errno.h>
+#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -384,8 +385,9 @@ static bool same_job(const json_t *registered, const json_t *submitted)
     return same;
 }
 
-/* A job runs on this node only when it lists the node's datacenter and is
- * in its region, as Nomad's scheduler requires. */
+/* A job runs on this node only when one of its datacenters (a glob
+ * pattern, as Nomad allows: "dc*", "*") matches the node's and the job is
+ * in the node's region, as Nomad's scheduler requires. */
 static int check_placement(berth_agent *agent, const berth_job *job, berth_error *err)
 {
     if (job->region != NULL && strcmp(job->region, agent->node.region) != 0)
@@ -394,8 +396,7 @@ static int check_placement(berth_agent *agent, const berth_job *job, berth_error
                                job->id, job->region, agent->node.region);
     bool listed = job->datacenter_count == 0;
     for (size_t i = 0; i < job->datacenter_count; i++)
-        listed |= strcmp(job->datacenters[i], agent->node.datacenter) == 0 ||
-                  strcmp(job->datacenters[i], "*") == 0;
+        listed |= fnmatch(job->datacenters[i], agent->node.datacenter, 0) == 0;
     if (!listed)
         return berth_error_set(err, BERTH_E_INVALID,
                                "job \"%s\" does not list this agent's datacenter \"%s\" in its "
@@ -431,9 +432,9 @@ int berth_agent_register_job(berth_agent *agent, const json_t *job, json_t **rep
         berth_job_free(decoded);
         char eval_id[37];
         berth_uuid_v4(eval_id);
-        *reply = json_pack("{s:s, s:I, s:s, s:I}", "EvalID", eval_id, "JobModifyIndex",
+        *reply = json_pack("{s:s, s:I, s:s, s:I, s:b}", "EvalID", eval_id, "JobModifyIndex",
                            (json_int_t)unchanged_index, "Warnings", "", "Index",
-                           (json_int_t)unchanged_index);
+                           (json_int_t)unchanged_index, "JobUnchanged", 1);
         return 0;
     }
     pthread_mutex_unlock(&agent->lock);

@@ -56,6 +56,7 @@ typedef struct task_run {
     pthread_t force_stopper;
     bool force_stopper_started;
     bool destroyed; /* the container was removed */
+    int64_t logs_since; /* unix seconds to follow logs from; 0: the start */
     berth_error error;
     line_splitter out[2];
 } task_run;
@@ -216,7 +217,8 @@ static void *follow_logs(void *argument)
 {
     task_run *task = argument;
     berth_error err = BERTH_ERROR_INIT;
-    if (berth_driver_stream_logs(task->run->options->driver, task->handle, on_container_output,
+    if (berth_driver_stream_logs(task->run->options->driver, task->handle, task->logs_since,
+                                 on_container_output,
                                  task, &err) < 0)
         berth_log(BERTH_LOG_WARN, "log stream ended with an error", "alloc_id", task->alloc_id,
                   "task", task->task->name, "error", err.message, NULL);
@@ -297,6 +299,57 @@ static void destroy_container(task_run *task)
                   "task", task->task->name, "error", err.message, NULL);
 }
 
+typedef enum wait_result { WAIT_DONE, WAIT_AGAIN } wait_result;
+
+/* Waits for the container once. When the engine goes away (a restart, an
+ * outage), polls until it answers, then re-attaches to a container that
+ * still runs (WAIT_AGAIN) or records how it ended. */
+static wait_result berth_run_wait_once(task_run *task, pthread_t *logs, bool *logs_started)
+{
+    run_state *run = task->run;
+    berth_error err = BERTH_ERROR_INIT;
+    if (berth_driver_wait_task(run->options->driver, task->handle, &task->exit, &err) == 0)
+        return WAIT_DONE;
+
+    berth_autofree char *lost =
+        berth_xasprintf("lost contact with the engine (%s); waiting for it", err.message);
+    emit_event(task, lost);
+    berth_log(BERTH_LOG_WARN, "waiting for the container failed", "alloc_id", task->alloc_id,
+              "task", task->task->name, "error", err.message, NULL);
+    berth_task_state state;
+    berth_error state_err = BERTH_ERROR_INIT;
+    while (berth_driver_task_state(run->options->driver, task->handle, &state, &task->exit,
+                                   &state_err) < 0) {
+        struct timespec pause = {1, 0};
+        nanosleep(&pause, NULL);
+        berth_error_clear(&state_err);
+    }
+    if (*logs_started) {
+        pthread_join(*logs, NULL);
+        *logs_started = false;
+    }
+    if (state == BERTH_TASK_GONE) {
+        emit_event(task, "the container is gone");
+        task->exit.exit_code = 1;
+        return WAIT_DONE;
+    }
+    if (state == BERTH_TASK_EXITED)
+        return WAIT_DONE;
+
+    emit_event(task, "the engine is back; following the container again");
+    /* A stop requested during the outage could not reach the engine. */
+    if (stop_requested(run)) {
+        berth_error stop_err = BERTH_ERROR_INIT;
+        berth_driver_stop_task(run->options->driver, task->handle, &stop_err);
+    }
+    /* NOTE: output written while the engine was down is not shown, and
+     * the new stream starts from now, so a few lines may be repeated or
+     * lost around the outage. */
+    task->logs_since = time(NULL);
+    *logs_started = pthread_create(logs, NULL, follow_logs, task) == 0;
+    return WAIT_AGAIN;
+}
+
 static void *run_task(void *argument)
 {
     task_run *task = argument;
@@ -327,13 +380,8 @@ static void *run_task(void *argument)
     pthread_t logs;
     bool logs_started = pthread_create(&logs, NULL, follow_logs, task) == 0;
 
-    berth_error err = BERTH_ERROR_INIT;
-    if (berth_driver_wait_task(run->options->driver, task->handle, &task->exit, &err) < 0) {
-        berth_log(BERTH_LOG_ERROR, "waiting for the container failed", "alloc_id", task->alloc_id,
-                  "task", task->task->name, "error", err.message, NULL);
-        emit_event(task, err.message);
-        task->exit.exit_code = 1;
-    }
+    while (berth_run_wait_once(task, &logs, &logs_started) == WAIT_AGAIN)
+        ;
     if (logs_started)
         pthread_join(logs, NULL);
 

@@ -404,19 +404,11 @@ typedef enum watch_result {
  * -2 the engine is unreachable. */
 static int inspect_container(agent_task *task, berth_task_exit *exit)
 {
-    json_t *inspect = NULL;
+    berth_task_state state;
     berth_error err = BERTH_ERROR_INIT;
-    if (berth_docker_container_inspect(task->alloc->agent->docker, task->container_id, &inspect,
-                                       &err) < 0)
-        return err.code == BERTH_E_NOT_FOUND ? -1 : -2;
-    json_t *state = json_object_get(inspect, "State");
-    int result = json_is_true(json_object_get(state, "Running")) ? 1 : 0;
-    if (result == 0) {
-        exit->exit_code = json_integer_value(json_object_get(state, "ExitCode"));
-        exit->oom_killed = json_is_true(json_object_get(state, "OOMKilled"));
-    }
-    json_decref(inspect);
-    return result;
+    if (berth_driver_task_state(task->alloc->agent->driver, task->handle, &state, exit, &err) < 0)
+        return -2;
+    return (int)state;
 }
 
 /* Follows logs and waits for the container to exit, re-attaching after an
@@ -476,11 +468,28 @@ static void destroy_container(agent_task *task)
     pthread_mutex_unlock(&task->alloc->agent->lock);
 }
 
+/* Formats like Go's time.Duration, which Nomad's messages use: "15s",
+ * "250ms", "32.526s", "1m30s". */
 static char *format_duration(int64_t ms)
 {
-    if (ms % 1000 == 0)
-        return berth_xasprintf("%llds", (long long)(ms / 1000));
-    return berth_xasprintf("%lldms", (long long)ms);
+    if (ms < 1000)
+        return berth_xasprintf("%lldms", (long long)ms);
+    int64_t minutes = ms / 60000;
+    int64_t rest = ms % 60000;
+    char seconds[32];
+    if (rest % 1000 == 0)
+        snprintf(seconds, sizeof(seconds), "%llds", (long long)(rest / 1000));
+    else {
+        snprintf(seconds, sizeof(seconds), "%lld.%03lld", (long long)(rest / 1000),
+                 (long long)(rest % 1000));
+        size_t end = strlen(seconds);
+        while (seconds[end - 1] == '0')
+            seconds[--end] = '\0';
+        strcat(seconds, "s");
+    }
+    if (minutes > 0)
+        return berth_xasprintf("%lldm%s", (long long)minutes, seconds);
+    return berth_xasprintf("%s", seconds);
 }
 
 /* Applies the restart policy after an exit or a failed start. Returns the

@@ -577,6 +577,29 @@ int berth_driver_wait_task(berth_driver *driver, const berth_task_handle *handle
     return 0;
 }
 
+int berth_driver_task_state(berth_driver *driver, const berth_task_handle *handle,
+                            berth_task_state *state, berth_task_exit *exit, berth_error *err)
+{
+    json_t *inspect = NULL;
+    if (berth_docker_container_inspect(driver->docker, handle->container_id, &inspect, err) < 0) {
+        if (err->code != BERTH_E_NOT_FOUND)
+            return -1;
+        *state = BERTH_TASK_GONE;
+        return 0;
+    }
+    json_t *container_state = json_object_get(inspect, "State");
+    if (json_is_true(json_object_get(container_state, "Running"))) {
+        *state = BERTH_TASK_RUNNING;
+    } else {
+        *state = BERTH_TASK_EXITED;
+        memset(exit, 0, sizeof(*exit));
+        exit->exit_code = json_integer_value(json_object_get(container_state, "ExitCode"));
+        exit->oom_killed = json_is_true(json_object_get(container_state, "OOMKilled"));
+    }
+    json_decref(inspect);
+    return 0;
+}
+
 static bool container_running(berth_driver *driver, const char *id)
 {
     json_t *inspect = NULL;
@@ -642,10 +665,10 @@ int berth_driver_destroy_task(berth_driver *driver, berth_task_handle *handle, b
     return rc;
 }
 
-int berth_driver_stream_logs(berth_driver *driver, const berth_task_handle *handle,
+int berth_driver_stream_logs(berth_driver *driver, const berth_task_handle *handle, int64_t since,
                              berth_docker_output_cb output, void *user_data, berth_error *err)
 {
-    berth_docker_logs_options options = {.follow = true, .tty = handle->tty, .since = 0};
+    berth_docker_logs_options options = {.follow = true, .tty = handle->tty, .since = since};
     return berth_docker_container_logs(driver->docker, handle->container_id, &options, output,
                                        user_data, err);
 }

@@ -94,6 +94,17 @@ int berth_driver_start_task(berth_driver *driver, const berth_task_request *requ
 int berth_driver_wait_task(berth_driver *driver, const berth_task_handle *handle,
                            berth_task_exit *exit, berth_error *err);
 
+typedef enum berth_task_state {
+    BERTH_TASK_GONE = -1,   /* the container no longer exists */
+    BERTH_TASK_EXITED = 0,  /* exit is filled */
+    BERTH_TASK_RUNNING = 1,
+} berth_task_state;
+
+/* Inspects the container. Fails when the engine cannot be reached (or
+ * answers with an error other than "not found"). */
+int berth_driver_task_state(berth_driver *driver, const berth_task_handle *handle,
+                            berth_task_state *state, berth_task_exit *exit, berth_error *err);
+
 /* Stops the container: with kill_signal, sends it and waits up to
  * kill_timeout before killing; without, the engine's stop with
  * kill_timeout. A container already stopped or gone is success. */
@@ -104,8 +115,9 @@ int berth_driver_stop_task(berth_driver *driver, const berth_task_handle *handle
  * docker.cleanup.image is on and no other task holds it). */
 int berth_driver_destroy_task(berth_driver *driver, berth_task_handle *handle, berth_error *err);
 
-/* Follows the container's output until it ends. */
-int berth_driver_stream_logs(berth_driver *driver, const berth_task_handle *handle,
+/* Follows the container's output from since (unix seconds; 0: from the
+ * start) until it ends. */
+int berth_driver_stream_logs(berth_driver *driver, const berth_task_handle *handle, int64_t since,
                              berth_docker_output_cb output, void *user_data, berth_error *err);
 
 void berth_task_handle_free(berth_task_handle *handle);
