@@ -315,7 +315,7 @@ test_run_survives_engine_restart() {
     assert_eq "$before" "$(job_containers "$IT_JOB")" "container after the engine restart"
     local ticks
     ticks=$(grep -c "| tick-" "$IT_TMP/out")
-    wait_for 30 test_more_ticks "$ticks"
+    wait_for 30 more_ticks_than "$ticks"
 
     kill -TERM "$BERTH_PID"
     wait_berth 30
@@ -323,7 +323,7 @@ test_run_survives_engine_restart() {
     assert_eq 0 "$(job_container_count "$IT_JOB")" "containers left"
 }
 
-test_more_ticks() {
+more_ticks_than() {
     [ "$(grep -c "| tick-" "$IT_TMP/out")" -gt "$1" ]
 }
 
