@@ -186,11 +186,14 @@ job_has_no_containers() {
     [ "$(job_container_count "$1")" -eq 0 ]
 }
 
-# Prints a TCP port on 127.0.0.1 that nothing listens on now.
+# Prints a TCP port on 127.0.0.1 that nothing listens on now. The range
+# 10000-19999 is below berth's dynamic task ports (20000-31999) and the
+# kernel's ephemeral ports (32768 and up), where an outgoing connection may
+# hold a port without listening on it.
 free_port() {
     local port
     for _ in $(seq 1 200); do
-        port=$((40000 + RANDOM % 20000))
+        port=$((10000 + RANDOM % 10000))
         if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
             echo "$port"
             return 0
