@@ -254,7 +254,7 @@ int berth_registry_auth_from_file(const char *path, const char *registry, bool s
         return berth_error_prefix(err, "read auth file (docker.auth.config)");
     json_error_t json_error;
     json_t *root = json_loadb(text, length, 0, &json_error);
-    /* The text holds passwords in base64 or in the clear. */
+    /* The text contains passwords in base64 or in the clear. */
     memset(text, 0, length);
     free(text);
     if (root == NULL)
@@ -473,7 +473,7 @@ out:
             close(fds[i]);
     }
     posix_spawn_file_actions_destroy(&actions);
-    /* The output holds the secret. */
+    /* The output contains the secret. */
     if (output.data != NULL)
         memset(output.data, 0, output.length);
     berth_buf_free(&output);

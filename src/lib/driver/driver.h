@@ -2,7 +2,7 @@
  *
  * It takes a task the way Nomad hands one to a driver: the `config` block
  * as a generic value tree plus the task's identity, environment and
- * resources. It never sees parser types, so job files in HCL, Nomad's JSON
+ * resources. It never depends on parser types, so job files in HCL, Nomad's JSON
  * jobs and (later) the plugin protocol all reach it the same way. */
 #ifndef BERTH_DRIVER_DRIVER_H
 #define BERTH_DRIVER_DRIVER_H

@@ -60,7 +60,7 @@ static int decode_string(const berth_value *value, const char *option, char **ou
     return 0;
 }
 
-/* True for a string that still holds ${...}: its type can only be checked
+/* True for a string that still contains ${...}: its type can only be checked
  * once the task starts and the value is interpolated. */
 static bool is_uninterpolated(const berth_value *value, bool deferred)
 {
@@ -91,7 +91,7 @@ static int decode_bool(const berth_value *value, const char *option, bool *out, 
     return fail_type(value, option, "true or false", err);
 }
 
-/* Accepts a number or a string that holds one, so interpolated values such
+/* Accepts a number or a string that contains one, so interpolated values such
  * as shm_size = "${meta.shm}" work. */
 static int decode_int(const berth_value *value, const char *option, int64_t min, int64_t max,
                       int64_t *out, berth_error *err)
