@@ -219,9 +219,29 @@ static void ports_static_conflicts_are_rejected(void **state)
     assert_int_equal(berth_port_allocator_init(&allocator, 500, 100, &err), -1);
 }
 
+static void util_parses_rfc3339_times(void **state)
+{
+    (void)state;
+    static const char with_fraction[] = "2026-12-04T20:04:47.061234567Z";
+    int64_t ns = 0;
+    assert_true(berth_parse_rfc3339_ns(with_fraction, strlen(with_fraction), &ns));
+    assert_int_equal(ns, 1796414687061234567LL);
+    static const char short_fraction[] = "2026-12-04T20:04:47.5Z";
+    assert_true(berth_parse_rfc3339_ns(short_fraction, strlen(short_fraction), &ns));
+    assert_int_equal(ns, 1796414687500000000LL);
+    static const char whole[] = "1970-01-01T00:00:01Z";
+    assert_true(berth_parse_rfc3339_ns(whole, strlen(whole), &ns));
+    assert_int_equal(ns, 1000000000LL);
+    static const char *const invalid[] = {"", "2026-12-04", "2026-12-04T20:04:47+01:00",
+                                          "not a time"};
+    for (size_t i = 0; i < sizeof(invalid) / sizeof(invalid[0]); i++)
+        assert_false(berth_parse_rfc3339_ns(invalid[i], strlen(invalid[i]), &ns));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(util_parses_rfc3339_times),
         cmocka_unit_test(interp_replaces_known_names),
         cmocka_unit_test(interp_keeps_unknown_and_escapes),
         cmocka_unit_test(interp_value_walks_lists_and_maps),

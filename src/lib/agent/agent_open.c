@@ -166,28 +166,14 @@ static char *copy_string(const json_t *object, const char *key)
     return text != NULL ? berth_xstrdup(text) : NULL;
 }
 
+/* Reads a saved RFC 3339 time; Nomad's zero time and bad text give 0. */
 static int64_t parse_rfc3339(const char *text)
 {
-    if (text == NULL || strncmp(text, "0001-", 5) == 0)
+    int64_t ns = 0;
+    if (text == NULL || strncmp(text, "0001-", 5) == 0 ||
+        !berth_parse_rfc3339_ns(text, strlen(text), &ns))
         return 0;
-    struct tm parts;
-    memset(&parts, 0, sizeof(parts));
-    const char *rest = strptime(text, "%Y-%m-%dT%H:%M:%S", &parts);
-    if (rest == NULL)
-        return 0;
-    int64_t fraction = 0;
-    int digits = 0;
-    if (*rest == '.') {
-        for (rest++; *rest >= '0' && *rest <= '9'; rest++) {
-            if (digits < 9) {
-                fraction = fraction * 10 + (*rest - '0');
-                digits++;
-            }
-        }
-    }
-    while (digits++ < 9)
-        fraction *= 10;
-    return (int64_t)timegm(&parts) * 1000000000 + fraction;
+    return ns;
 }
 
 static void restore_task(agent_task *task, const json_t *state, const json_t *runtime)

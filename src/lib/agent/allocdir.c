@@ -107,3 +107,28 @@ int berth_task_validate_config(const berth_driver_options *options, const berth_
     free(labels);
     return rc;
 }
+
+int berth_task_env_for_job(const berth_node *node, const char *alloc_id, int alloc_index,
+                           const berth_job *job, const berth_job_group *group,
+                           const berth_job_task *task, const berth_port_binding *ports,
+                           size_t port_count, berth_value **out, berth_error *err)
+{
+    berth_task_env_input input = {
+        .node = node,
+        .alloc_id = alloc_id,
+        .alloc_index = alloc_index,
+        .job_id = job->id,
+        .job_name = job->name,
+        .group_name = group->name,
+        .task_name = task->name,
+        .job_meta = job->meta,
+        .group_meta = group->meta,
+        .task_meta = task->meta,
+        .user_env = task->env,
+        .cpu_mhz = task->resources.cpu_mhz,
+        .memory_mb = task->resources.memory_mb,
+        .ports = ports,
+        .port_count = port_count,
+    };
+    return berth_task_env_build(&input, out, err);
+}

@@ -1,6 +1,6 @@
-/* What `berth run` and the agent's task runners share when they set up a
- * task: the allocation folder laid out as Nomad does, and the task's host
- * ports. */
+/* Task set-up shared by `berth run` and the agent's task runners: the
+ * allocation folder laid out as Nomad does, the task's host ports, its
+ * environment and the check of its driver config. */
 #ifndef BERTH_AGENT_ALLOCDIR_H
 #define BERTH_AGENT_ALLOCDIR_H
 
@@ -30,6 +30,14 @@ int berth_task_ports_reserve(berth_port_allocator *allocator, const char *host_i
 /* Releases the reservations (when allocator is not NULL) and frees ports. */
 void berth_task_ports_release(berth_port_allocator *allocator, berth_port_binding *ports,
                               size_t count);
+
+/* Builds the task's environment (see berth_task_env_build) from the job
+ * model: job, group and task meta, the task's env and resources, and its
+ * reserved ports. */
+int berth_task_env_for_job(const berth_node *node, const char *alloc_id, int alloc_index,
+                           const berth_job *job, const berth_job_group *group,
+                           const berth_job_task *task, const berth_port_binding *ports,
+                           size_t port_count, berth_value **out, berth_error *err);
 
 /* Checks a task's driver config without contacting the engine, with the
  * labels of the task's network ports for port_map (see

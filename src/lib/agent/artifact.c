@@ -376,30 +376,19 @@ int berth_artifact_fetch(const char *source, const char *destination, const char
     return 0;
 }
 
-struct lookup_context {
-    const berth_value *env;
-    const berth_node *node;
-};
-
-static char *lookup_task_value(void *user_data, const char *name)
-{
-    const struct lookup_context *context = user_data;
-    return berth_task_env_lookup(context->env, context->node, name);
-}
-
 int berth_artifact_fetch_all(const berth_job_artifact *artifacts, size_t count,
                              const char *task_dir, const berth_value *env,
                              const berth_node *node, const berth_artifact_options *options,
                              berth_error *err)
 {
-    struct lookup_context context = {env, node};
+    berth_task_lookup context = {env, node};
     for (size_t i = 0; i < count; i++) {
         berth_autofree char *source =
-            berth_interpolate(artifacts[i].source, lookup_task_value, &context);
+            berth_interpolate(artifacts[i].source, berth_task_lookup_name, &context);
         berth_autofree char *destination =
             berth_interpolate(artifacts[i].destination != NULL ? artifacts[i].destination
                                                                : "local/",
-                              lookup_task_value, &context);
+                              berth_task_lookup_name, &context);
         if (options != NULL && options->event != NULL) {
             berth_autofree char *message =
                 berth_xasprintf("fetching artifact %s into %s", source, destination);

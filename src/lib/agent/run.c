@@ -156,25 +156,9 @@ static int reserve_ports(task_run *task, berth_error *err)
 
 static int build_env(task_run *task, berth_error *err)
 {
-    const berth_job *job = task->run->job;
-    berth_task_env_input input = {
-        .node = task->run->options->node,
-        .alloc_id = task->alloc_id,
-        .alloc_index = task->info.alloc_index,
-        .job_id = job->id,
-        .job_name = job->name,
-        .group_name = task->group->name,
-        .task_name = task->task->name,
-        .job_meta = job->meta,
-        .group_meta = task->group->meta,
-        .task_meta = task->task->meta,
-        .user_env = task->task->env,
-        .cpu_mhz = task->task->resources.cpu_mhz,
-        .memory_mb = task->task->resources.memory_mb,
-        .ports = task->ports,
-        .port_count = task->port_count,
-    };
-    return berth_task_env_build(&input, &task->env, err);
+    return berth_task_env_for_job(task->run->options->node, task->alloc_id, task->info.alloc_index,
+                                  task->run->job, task->group, task->task, task->ports,
+                                  task->port_count, &task->env, err);
 }
 
 static void build_labels(task_run *task)
@@ -302,7 +286,7 @@ static void destroy_container(task_run *task)
 typedef enum wait_result { WAIT_DONE, WAIT_AGAIN } wait_result;
 
 /* Waits for the container once. When the engine goes away (a restart, an
- * outage), polls until it answers, then re-attaches to a container that
+ * outage), polls until it replies, then re-attaches to a container that
  * still runs (WAIT_AGAIN) or records how it ended. */
 static wait_result berth_run_wait_once(task_run *task, pthread_t *logs, bool *logs_started)
 {

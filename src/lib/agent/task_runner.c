@@ -63,26 +63,11 @@ static int reserve_ports(agent_task *task, berth_error *err)
 static int build_env(agent_task *task, berth_error *err)
 {
     const agent_alloc *alloc = task->alloc;
-    berth_task_env_input input = {
-        .node = &alloc->agent->node,
-        .alloc_id = alloc->id,
-        .alloc_index = alloc->index,
-        .job_id = alloc->job->id,
-        .job_name = alloc->job->name,
-        .group_name = alloc->group->name,
-        .task_name = task->spec->name,
-        .job_meta = alloc->job->meta,
-        .group_meta = alloc->group->meta,
-        .task_meta = task->spec->meta,
-        .user_env = task->spec->env,
-        .cpu_mhz = task->spec->resources.cpu_mhz,
-        .memory_mb = task->spec->resources.memory_mb,
-        .ports = task->ports,
-        .port_count = task->port_count,
-    };
     berth_value_free(task->env);
     task->env = NULL;
-    return berth_task_env_build(&input, &task->env, err);
+    return berth_task_env_for_job(&alloc->agent->node, alloc->id, alloc->index, alloc->job,
+                                  alloc->group, task->spec, task->ports, task->port_count,
+                                  &task->env, err);
 }
 
 /* --- Log files ------------------------------------------------------------- */
@@ -94,39 +79,6 @@ typedef struct log_writer {
     berth_buf pending[2];
     bool open;
 } log_writer;
-
-/* Parses the engine's RFC 3339 time stamp with nanoseconds into unix ns. */
-static bool parse_timestamp(const char *text, size_t length, int64_t *out)
-{
-    struct tm parts;
-    memset(&parts, 0, sizeof(parts));
-    char copy[64];
-    if (length >= sizeof(copy))
-        return false;
-    memcpy(copy, text, length);
-    copy[length] = '\0';
-    char *rest = strptime(copy, "%Y-%m-%dT%H:%M:%S", &parts);
-    if (rest == NULL)
-        return false;
-    int64_t fraction = 0;
-    int digits = 0;
-    if (*rest == '.') {
-        rest++;
-        while (*rest >= '0' && *rest <= '9') {
-            if (digits < 9) {
-                fraction = fraction * 10 + (*rest - '0');
-                digits++;
-            }
-            rest++;
-        }
-    }
-    while (digits++ < 9)
-        fraction *= 10;
-    if (*rest != 'Z')
-        return false;
-    *out = (int64_t)timegm(&parts) * 1000000000 + fraction;
-    return true;
-}
 
 /* The position file keeps the time stamp of the last line written to a
  * stream, next to the log. It is rewritten after every line without fsync:
@@ -161,7 +113,7 @@ static void write_line(log_writer *writer, int index, const char *line, size_t l
     int64_t stamp = 0;
     const char *content = line;
     size_t content_length = length;
-    if (space != NULL && parse_timestamp(line, (size_t)(space - line), &stamp)) {
+    if (space != NULL && berth_parse_rfc3339_ns(line, (size_t)(space - line), &stamp)) {
         content = space + 1;
         content_length = length - (size_t)(space - line) - 1;
     }

@@ -141,3 +141,35 @@ void berth_uuid_v4(char out[37])
              bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
              bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]);
 }
+
+bool berth_parse_rfc3339_ns(const char *text, size_t length, int64_t *out)
+{
+    struct tm parts;
+    memset(&parts, 0, sizeof(parts));
+    char copy[64];
+    if (length >= sizeof(copy))
+        return false;
+    memcpy(copy, text, length);
+    copy[length] = '\0';
+    char *rest = strptime(copy, "%Y-%m-%dT%H:%M:%S", &parts);
+    if (rest == NULL)
+        return false;
+    int64_t fraction = 0;
+    int digits = 0;
+    if (*rest == '.') {
+        rest++;
+        while (*rest >= '0' && *rest <= '9') {
+            if (digits < 9) {
+                fraction = fraction * 10 + (*rest - '0');
+                digits++;
+            }
+            rest++;
+        }
+    }
+    while (digits++ < 9)
+        fraction *= 10;
+    if (*rest != 'Z')
+        return false;
+    *out = (int64_t)timegm(&parts) * 1000000000 + fraction;
+    return true;
+}

@@ -44,6 +44,11 @@ bool berth_str_has_suffix(const char *text, const char *suffix);
  * else (empty text, trailing characters, overflow). */
 bool berth_parse_int64(const char *text, int64_t min, int64_t max, int64_t *out);
 
+/* Parses an RFC 3339 UTC time with optional fractional seconds
+ * ("2026-12-04T20:04:47.061234567Z", as the engine and Nomad write them)
+ * from length bytes of text into unix nanoseconds. */
+bool berth_parse_rfc3339_ns(const char *text, size_t length, int64_t *out);
+
 /* Milliseconds on the monotonic clock. */
 int64_t berth_now_ms(void);
 

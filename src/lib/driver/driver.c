@@ -404,17 +404,6 @@ json_t *berth_driver_create_body(const berth_driver_options *options,
 
 /* --- Start ---------------------------------------------------------------- */
 
-struct lookup_context {
-    const berth_value *env;
-    const berth_node *node;
-};
-
-static char *lookup_task_value(void *user_data, const char *name)
-{
-    const struct lookup_context *context = user_data;
-    return berth_task_env_lookup(context->env, context->node, name);
-}
-
 static char *container_name(const berth_task_request *request)
 {
     /* Docker names allow [a-zA-Z0-9][a-zA-Z0-9_.-]; a '/' in a task name
@@ -479,9 +468,9 @@ int berth_driver_start_task(berth_driver *driver, const berth_task_request *requ
                         "the docker driver needs a config block with at least image");
         goto out;
     }
-    struct lookup_context context = {request->env, request->node};
+    berth_task_lookup context = {request->env, request->node};
     interpolated = berth_value_clone(request->config);
-    berth_interpolate_value(interpolated, lookup_task_value, &context);
+    berth_interpolate_value(interpolated, berth_task_lookup_name, &context);
     if (berth_docker_task_config_decode(interpolated, &config, err) < 0 ||
         check_gates(&driver->options, &config, err) < 0 ||
         berth_image_ref_parse(config.image, &ref, err) < 0)
@@ -600,15 +589,13 @@ int berth_driver_task_state(berth_driver *driver, const berth_task_handle *handl
     return 0;
 }
 
-static bool container_running(berth_driver *driver, const char *id)
+static bool container_running(berth_driver *driver, const berth_task_handle *handle)
 {
-    json_t *inspect = NULL;
+    berth_task_state state;
+    berth_task_exit exit;
     berth_error err = BERTH_ERROR_INIT;
-    if (berth_docker_container_inspect(driver->docker, id, &inspect, &err) < 0)
-        return false;
-    bool running = json_is_true(json_object_get(json_object_get(inspect, "State"), "Running"));
-    json_decref(inspect);
-    return running;
+    return berth_driver_task_state(driver, handle, &state, &exit, &err) == 0 &&
+           state == BERTH_TASK_RUNNING;
 }
 
 int berth_driver_stop_task(berth_driver *driver, const berth_task_handle *handle, berth_error *err)
@@ -625,7 +612,7 @@ int berth_driver_stop_task(berth_driver *driver, const berth_task_handle *handle
 
     if (berth_docker_container_kill(driver->docker, handle->container_id, handle->kill_signal,
                                     err) < 0) {
-        if (err->code == BERTH_E_NOT_FOUND || !container_running(driver, handle->container_id))
+        if (err->code == BERTH_E_NOT_FOUND || !container_running(driver, handle))
             return 0;
         /* The signal could not be sent (the engine rejected it, say): the
          * task must still stop, so fall back to the engine's stop. */
@@ -640,7 +627,7 @@ int berth_driver_stop_task(berth_driver *driver, const berth_task_handle *handle
     }
     int64_t deadline = berth_now_ms() + handle->kill_timeout_ms;
     while (berth_now_ms() < deadline) {
-        if (!container_running(driver, handle->container_id))
+        if (!container_running(driver, handle))
             return 0;
         struct timespec pause = {0, 100 * 1000 * 1000};
         nanosleep(&pause, NULL);

@@ -147,14 +147,9 @@ static int add_meta(berth_value *merged, const berth_value *meta, berth_error *e
     return 0;
 }
 
-struct env_lookup {
-    const berth_value *env;
-    const berth_node *node;
-};
-
-static char *lookup_env_and_node(void *user_data, const char *name)
+char *berth_task_lookup_name(void *user_data, const char *name)
 {
-    const struct env_lookup *context = user_data;
+    const berth_task_lookup *context = user_data;
     return berth_task_env_lookup(context->env, context->node, name);
 }
 
@@ -224,7 +219,7 @@ int berth_task_env_build(const berth_task_env_input *input, berth_value **out, b
         /* User values see the NOMAD_* variables and the node, not each
          * other, so the order of the env block does not matter. */
         berth_autovalue berth_value *base = berth_value_clone(env);
-        struct env_lookup context = {base, input->node};
+        berth_task_lookup context = {base, input->node};
         for (size_t i = 0; i < input->user_env->as.map.length; i++) {
             const berth_value *value = input->user_env->as.map.values[i];
             berth_autofree char *text = scalar_text(value);
@@ -237,8 +232,8 @@ int berth_task_env_build(const berth_task_env_input *input, berth_value **out, b
                                        berth_value_kind_name(value->kind));
             }
             berth_autofree char *key =
-                berth_interpolate(input->user_env->as.map.keys[i], lookup_env_and_node, &context);
-            berth_autofree char *expanded = berth_interpolate(text, lookup_env_and_node, &context);
+                berth_interpolate(input->user_env->as.map.keys[i], berth_task_lookup_name, &context);
+            berth_autofree char *expanded = berth_interpolate(text, berth_task_lookup_name, &context);
             set_env(env, key, expanded);
         }
     }

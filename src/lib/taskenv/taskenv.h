@@ -1,4 +1,4 @@
-/* The task environment: the NOMAD_* variables a task sees, the user's `env`
+/* The task environment: the NOMAD_* variables a task gets, the user's `env`
  * block interpolated, and the node values (`node.*`, `attr.*`, `meta.*`)
  * that `${...}` references resolve against. */
 #ifndef BERTH_TASKENV_TASKENV_H
@@ -26,7 +26,7 @@ typedef struct berth_node {
 void berth_node_init_local(berth_node *node, const char *datacenter, const char *region);
 void berth_node_free(berth_node *node);
 
-/* One reserved port as the task sees it. */
+/* One port reserved for a task. */
 typedef struct berth_port_binding {
     char *label;
     char *host_ip;
@@ -66,6 +66,18 @@ int berth_task_env_build(const berth_task_env_input *input, berth_value **out, b
  * node.class, attr.<key>, meta.<key>). Returns a new string, or NULL when
  * unknown. */
 char *berth_task_env_lookup(const berth_value *env, const berth_node *node, const char *name);
+
+/* The pair a `${...}` reference is resolved against, for use with
+ * berth_interpolate(): pass berth_task_lookup_name as the lookup and a
+ * berth_task_lookup as its user data. */
+typedef struct berth_task_lookup {
+    const berth_value *env;
+    const berth_node *node;
+} berth_task_lookup;
+
+/* Resolves name through berth_task_env_lookup(); user_data is a
+ * berth_task_lookup. Returns a new string, or NULL when unknown. */
+char *berth_task_lookup_name(void *user_data, const char *name);
 
 /* Replaces characters outside [A-Za-z0-9_.] with '_' so a port label or
  * meta key can be part of a variable name. Returns a new string. */
