@@ -34,7 +34,7 @@ elif engine_answers unix:///var/run/docker.sock; then
     echo "Using the Docker Engine at $DOCKER_HOST" >&2
 else
     private_dir=/tmp/berth-demo-dockerd
-    echo "No Docker Engine answers; starting a private dockerd in $private_dir" >&2
+    echo "No Docker Engine responds; starting a private dockerd in $private_dir" >&2
     DOCKER_HOST=$(scripts/dockerd.sh start "$private_dir")
     export DOCKER_HOST
 fi

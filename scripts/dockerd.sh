@@ -44,7 +44,7 @@ start)
         fi
         sleep 0.2
     done
-    echo "dockerd did not answer on $socket within 30 s; its log follows:" >&2
+    echo "dockerd did not respond on $socket within 30 s; its log follows:" >&2
     tail -n 30 "$dir/dockerd.log" >&2 || true
     exit 1
     ;;

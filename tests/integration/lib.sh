@@ -20,7 +20,8 @@ it_finish() {
         eval "${IT_CLEANUP[$i]}" >/dev/null 2>&1 || true
     done
     # Remove any container this test's jobs left, found by their job label,
-    # and say so: a leftover is a bug the test should also have caught.
+    # and report each one, because a leftover is a bug the test should also
+    # have caught.
     if [ -n "${IT_JOB:-}" ]; then
         local id
         for id in $(job_containers "$IT_JOB"); do

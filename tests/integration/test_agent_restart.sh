@@ -27,8 +27,8 @@ alloc_count_is() {
     [ "$(running_alloc_count "$1" "$2")" = "$3" ]
 }
 
-# Checks that a log holds line-0, line-1, ... with none missing or twice,
-# and prints how many lines it holds.
+# Checks that a log contains line-0, line-1, ... with none missing or
+# twice, and prints how many lines it contains.
 numbered_lines() {
     awk -v file="$1" '
         $0 != "line-" NR - 1 { printf "%s: line %d is [%s], expected [line-%d]\n", file, NR, $0, NR - 1 > "/dev/stderr"; bad = 1; exit 1 }

@@ -3,7 +3,7 @@
 # under a test-only name, removes that name, and lets berth load it back.
 
 # make_archive NAME FILE: saves berth-test/busybox:1 tagged NAME:1 to FILE
-# and removes the tag again, so only the archive holds NAME:1.
+# and removes the tag again, so only the archive contains NAME:1.
 make_archive() {
     local name=$1 file=$2
     api POST "/images/berth-test/busybox:1/tag?repo=$(urlencode "$name")&tag=1" >/dev/null

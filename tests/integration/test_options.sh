@@ -1,4 +1,4 @@
-# Docker driver options as the engine sees them: each option is checked in
+# Docker driver options as the engine reports them: each option is checked in
 # the container's inspect, and each rejection fails before any container
 # exists.
 

@@ -1,6 +1,6 @@
 /* Agent structures shared by agent.c (jobs, allocations, queries, recovery)
  * and task_runner.c (one thread per task). Everything mutable is guarded by
- * agent->lock unless a field says otherwise. */
+ * agent->lock unless a field's comment states otherwise. */
 #ifndef BERTH_AGENT_AGENT_INTERNAL_H
 #define BERTH_AGENT_AGENT_INTERNAL_H
 

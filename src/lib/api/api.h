@@ -1,7 +1,7 @@
 /* The agent's HTTP API server, in the shape of Nomad's HTTP API.
  *
  * The server routes requests, decodes bodies and query parameters, and
- * encodes replies; every answer comes from a backend table. Production
+ * encodes replies; every reply comes from a backend table. Production
  * fills the table from a berth_agent with berth_api_backend_from_agent();
  * unit tests pass a fake. Routes:
  *
@@ -42,7 +42,7 @@
 
 struct berth_agent;
 
-/* The queries the server answers from. Each function has the signature of
+/* The queries the server builds its replies from. Each function has the signature of
  * the berth_agent_* function of the same name (agent/agent.h) with the
  * agent replaced by context, and the same reply shapes and error codes. */
 typedef struct berth_api_backend {

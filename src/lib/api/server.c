@@ -365,7 +365,7 @@ static const char *const unserved_job_suffixes[] = {
 };
 
 /* /v1/job/:id and /v1/job/:id/allocations. libmicrohttpd decodes the
- * path before the handler sees it, so %2F arrives as '/' and a job ID may
+ * path before the handler gets it, so %2F arrives as '/' and a job ID may
  * contain '/'. Like Nomad's agent, the route checks for a known suffix at
  * the end and takes everything before it as the ID, so a job whose ID
  * itself ends in one of these suffixes cannot be addressed. */

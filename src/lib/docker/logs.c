@@ -45,7 +45,7 @@ int berth_docker_demux_feed(berth_docker_demux *demux, const char *data, size_t 
                                    "invalid log stream: frame of stream type %u, expected 0, 1 "
                                    "or 2",
                                    type);
-        /* The Engine API reference says stream 0 (stdin) is written on
+        /* In the Engine API reference, stream 0 (stdin) is written on
          * stdout, so it is delivered as stream 1. */
         demux->stream = type == 2 ? 2 : 1;
         demux->remaining = (uint32_t)demux->header[4] << 24 | (uint32_t)demux->header[5] << 16 |

@@ -27,7 +27,7 @@
 /* Looks up credentials for registry ("127.0.0.1:5000", or "docker.io" for
  * Docker Hub) in the auth file at path. ssl is the task's SSL option: when
  * false, an entry keyed "http://REGISTRY" also matches. On success *found
- * tells whether credentials were found; when true, out holds new strings
+ * reports whether credentials were found. When true, out contains new strings
  * (free with berth_registry_auth_clear). A missing or unreadable file, an
  * invalid file, or a failing helper is an error naming the file or the
  * helper. */

@@ -101,7 +101,7 @@ typedef enum berth_task_state {
 } berth_task_state;
 
 /* Inspects the container. Fails when the engine cannot be reached (or
- * answers with an error other than "not found"). */
+ * replies with an error other than "not found"). */
 int berth_driver_task_state(berth_driver *driver, const berth_task_handle *handle,
                             berth_task_state *state, berth_task_exit *exit, berth_error *err);
 

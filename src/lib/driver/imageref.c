@@ -6,7 +6,7 @@
 
 #include "core/util.h"
 
-/* Longest repository name the distribution registry accepts. */
+/* Maximum repository name length the distribution registry accepts. */
 #define MAX_NAME_LENGTH 255
 #define MAX_TAG_LENGTH 128
 
@@ -122,7 +122,7 @@ static bool valid_digest(const char *digest)
 }
 
 /* The first component names a registry when it contains '.' or ':' or is
- * "localhost", which is how the Docker CLI tells "host/app" from
+ * "localhost", which is how the Docker CLI distinguishes "host/app" from
  * "team/app". */
 static bool looks_like_registry(const char *start, size_t length)
 {

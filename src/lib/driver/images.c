@@ -1,7 +1,7 @@
 /* Image coordination: one pull or load per image at a time, and reference
  * counts so an image is removed only after the last task using it is
  * destroyed. Only images berth pulled or loaded itself are ever removed: an
- * image that was already present belongs to whoever put it there. */
+ * image that was already present belongs to the user or tool that put it there. */
 #include "driver/driver_internal.h"
 
 #include <errno.h>
@@ -180,7 +180,7 @@ int berth_driver_resolve_archives(const berth_task_request *request, char *const
                                "config option \"load\" needs the task's allocation and local "
                                "directories as absolute paths");
     /* The allocation directory is the parent of the shared alloc/ folder:
-     * it holds alloc/ and every task's folder. */
+     * it contains alloc/ and every task's folder. */
     berth_autofree char *root = berth_xstrdup(request->alloc_dir);
     normalize_path(root);
     char *slash = strrchr(root, '/');

@@ -12,7 +12,7 @@ static const char *const known_options[] = {
     "uts_mode", "network_mode", "hostname", "dns_servers", "dns_search_domains", "SSL", "ssl",
     "port_map", "auth", "tty", "interactive", "shm_size", "work_dir", NULL};
 
-/* Options of later Nomad versions, named so the error can say they are
+/* Options of later Nomad versions, named so the error can report them as
  * recognised but not implemented, rather than unknown. */
 static const char *const later_options[] = {
     "entrypoint", "volumes", "volume_driver", "mounts", "mount", "logging", "force_pull",

@@ -597,7 +597,7 @@ static void init_group(berth_job_group *group, const char *name, berth_hcl_pos p
     group->count = 1;
     group->origin = format_origin(pos);
     /* Nomad's defaults: batch jobs retry 3 times in 24h after 15s and then
-     * fail; service jobs retry 2 times in 30m after 15s and then fail. */
+     * fail. Service jobs retry 2 times in 30m after 15s and then fail. */
     bool batch = job_type != NULL && strcmp(job_type, "batch") == 0;
     group->restart.attempts = batch ? 3 : 2;
     group->restart.interval_ms = batch ? 24 * 3600 * 1000LL : 30 * 60 * 1000LL;
